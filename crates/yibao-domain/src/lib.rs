@@ -1,0 +1,8 @@
+//! The pure domain of yibao: national codes, money, catalogs, policy parameters and the
+//! settlement engine. No I/O and no async, so every rule can be tested and benchmarked alone.
+
+pub mod date;
+pub mod money;
+
+pub use date::{Date, DateTime};
+pub use money::{Fen, Qty, Ratio, UnitPrice};

@@ -1,0 +1,330 @@
+//! Exact money and ratios. Money is integer fen (分); ratios are integer units of 1/10000
+//! (the national interface carries ratios as decimal(5,4)); quantities carry 4 decimals and unit
+//! prices 6, as in the fee-detail fields `cnt` (16,4) and `pric` (16,6). Nothing here uses floats.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
+
+/// An amount in fen. Negative values appear only in reversals and refunds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fen(pub i64);
+
+/// Largest amount the interface can carry: decimal(16,2) → 14 integer digits.
+pub const FEN_MAX: i64 = 99_999_999_999_999_99;
+
+impl Fen {
+    pub const ZERO: Fen = Fen(0);
+
+    pub fn yuan(y: i64) -> Fen {
+        Fen(y * 100)
+    }
+    pub fn max(self, other: Fen) -> Fen {
+        Fen(self.0.max(other.0))
+    }
+    pub fn min(self, other: Fen) -> Fen {
+        Fen(self.0.min(other.0))
+    }
+    /// `self - other`, never below zero.
+    pub fn sub_floor(self, other: Fen) -> Fen {
+        Fen((self.0 - other.0).max(0))
+    }
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+    /// `self × ratio`, rounded half away from zero to the fen (四舍五入).
+    pub fn mul_ratio(self, r: Ratio) -> Fen {
+        Fen(div_round_half_up(
+            self.0 as i128 * r.0 as i128,
+            Ratio::ONE.0 as i128,
+        ))
+    }
+    /// Parses a yuan amount with at most 2 decimals ("12.3", "-4", "0.05").
+    pub fn parse_yuan(s: &str) -> Result<Fen, DecimalError> {
+        let v = parse_fixed(s, 2)?;
+        if v.abs() > FEN_MAX as i128 {
+            return Err(DecimalError::OutOfRange);
+        }
+        Ok(Fen(v as i64))
+    }
+    /// The wire form: yuan with exactly two decimals.
+    pub fn to_yuan_string(self) -> String {
+        format_fixed(self.0 as i128, 2)
+    }
+}
+
+impl fmt::Display for Fen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_yuan_string())
+    }
+}
+impl Add for Fen {
+    type Output = Fen;
+    fn add(self, o: Fen) -> Fen {
+        Fen(self.0 + o.0)
+    }
+}
+impl Sub for Fen {
+    type Output = Fen;
+    fn sub(self, o: Fen) -> Fen {
+        Fen(self.0 - o.0)
+    }
+}
+impl AddAssign for Fen {
+    fn add_assign(&mut self, o: Fen) {
+        self.0 += o.0
+    }
+}
+impl SubAssign for Fen {
+    fn sub_assign(&mut self, o: Fen) {
+        self.0 -= o.0
+    }
+}
+impl Neg for Fen {
+    type Output = Fen;
+    fn neg(self) -> Fen {
+        Fen(-self.0)
+    }
+}
+impl std::iter::Sum for Fen {
+    fn sum<I: Iterator<Item = Fen>>(iter: I) -> Fen {
+        Fen(iter.map(|f| f.0).sum())
+    }
+}
+
+/// A ratio in units of 1/10000 (0.8500 → 8500). Always within 0..=1.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Ratio(pub u32);
+
+impl Ratio {
+    pub const ZERO: Ratio = Ratio(0);
+    pub const ONE: Ratio = Ratio(10_000);
+
+    pub fn new(units: u32) -> Result<Ratio, DecimalError> {
+        if units > 10_000 {
+            return Err(DecimalError::RatioOverOne);
+        }
+        Ok(Ratio(units))
+    }
+    /// Parses "0.85", "1", "0.0500" (at most 4 decimals, at most 1).
+    pub fn parse(s: &str) -> Result<Ratio, DecimalError> {
+        let v = parse_fixed(s, 4)?;
+        if !(0..=10_000).contains(&v) {
+            return Err(DecimalError::RatioOverOne);
+        }
+        Ok(Ratio(v as u32))
+    }
+    /// Parses a percentage: "85" or "85%" → 0.85; "12.5" → 0.125.
+    pub fn parse_percent(s: &str) -> Result<Ratio, DecimalError> {
+        let v = parse_fixed(s.trim().trim_end_matches('%'), 2)?;
+        if !(0..=10_000).contains(&v) {
+            return Err(DecimalError::RatioOverOne);
+        }
+        Ok(Ratio(v as u32))
+    }
+    pub fn complement(self) -> Ratio {
+        Ratio(10_000 - self.0.min(10_000))
+    }
+    /// `self - points`, never below zero (remote-care reductions are in percentage points).
+    pub fn minus(self, points: Ratio) -> Ratio {
+        Ratio(self.0.saturating_sub(points.0))
+    }
+    pub fn to_decimal_string(self) -> String {
+        format_fixed(self.0 as i128, 4)
+    }
+}
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_decimal_string())
+    }
+}
+
+/// A quantity with 4 decimals (`cnt` is decimal(16,4)): 1.5 → 15000.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Qty(pub i64);
+
+impl Qty {
+    pub const SCALE: i64 = 10_000;
+    pub fn units(n: i64) -> Qty {
+        Qty(n * Self::SCALE)
+    }
+    pub fn parse(s: &str) -> Result<Qty, DecimalError> {
+        let v = parse_fixed(s, 4)?;
+        i64::try_from(v)
+            .ok()
+            .filter(|v| v.abs() < 10i64.pow(16))
+            .map(Qty)
+            .ok_or(DecimalError::OutOfRange)
+    }
+    pub fn to_decimal_string(self) -> String {
+        format_fixed(self.0 as i128, 4)
+    }
+}
+
+/// A unit price with 6 decimals of a yuan (`pric` is decimal(16,6)): ¥1.5 → 1_500_000.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UnitPrice(pub i64);
+
+impl UnitPrice {
+    pub const SCALE: i64 = 1_000_000;
+    pub fn yuan(y: i64) -> UnitPrice {
+        UnitPrice(y * Self::SCALE)
+    }
+    pub fn from_fen(f: Fen) -> UnitPrice {
+        UnitPrice(f.0 * 10_000)
+    }
+    pub fn parse(s: &str) -> Result<UnitPrice, DecimalError> {
+        let v = parse_fixed(s, 6)?;
+        i64::try_from(v)
+            .ok()
+            .filter(|v| v.abs() < 10i64.pow(16))
+            .map(UnitPrice)
+            .ok_or(DecimalError::OutOfRange)
+    }
+    /// price × quantity, rounded half up to the fen.
+    pub fn times(self, q: Qty) -> Fen {
+        // price: 1e-6 yuan = 1e-4 fen; qty: 1e-4 → product in 1e-8 fen.
+        Fen(div_round_half_up(
+            self.0 as i128 * q.0 as i128,
+            100_000_000,
+        ))
+    }
+    pub fn to_decimal_string(self) -> String {
+        format_fixed(self.0 as i128, 6)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecimalError {
+    #[error("not a decimal number")]
+    NotANumber,
+    #[error("more than {0} decimal places")]
+    TooManyDecimals(u32),
+    #[error("out of range")]
+    OutOfRange,
+    #[error("ratio must be between 0 and 1")]
+    RatioOverOne,
+}
+
+/// Division rounding half away from zero, for a positive divisor.
+pub fn div_round_half_up(n: i128, d: i128) -> i64 {
+    debug_assert!(d > 0);
+    let q = if n >= 0 {
+        (n + d / 2) / d
+    } else {
+        -((-n + d / 2) / d)
+    };
+    q as i64
+}
+
+/// Parses a plain decimal ("-12.345") into an integer scaled by 10^scale, exactly.
+/// Trailing zeros beyond the scale are accepted ("4.5200" at scale 2); other digits are not.
+pub fn parse_fixed(s: &str, scale: u32) -> Result<i128, DecimalError> {
+    let s = s.trim();
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(DecimalError::NotANumber);
+    }
+    if int.len() > 20 {
+        return Err(DecimalError::OutOfRange);
+    }
+    let frac_trimmed = frac.trim_end_matches('0');
+    if frac_trimmed.len() > scale as usize {
+        return Err(DecimalError::TooManyDecimals(scale));
+    }
+    let mut v: i128 = 0;
+    for b in int.bytes() {
+        v = v * 10 + (b - b'0') as i128;
+    }
+    for i in 0..scale as usize {
+        let d = frac_trimmed.as_bytes().get(i).map_or(0, |b| b - b'0');
+        v = v * 10 + d as i128;
+    }
+    Ok(if neg { -v } else { v })
+}
+
+/// Formats an integer scaled by 10^scale with exactly `scale` decimals.
+pub fn format_fixed(v: i128, scale: u32) -> String {
+    let p = 10i128.pow(scale);
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.abs();
+    if scale == 0 {
+        return format!("{sign}{a}");
+    }
+    format!(
+        "{sign}{}.{:0width$}",
+        a / p,
+        a % p,
+        width = scale as usize
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_yuan_exactly() {
+        assert_eq!(Fen::parse_yuan("4.52"), Ok(Fen(452)));
+        assert_eq!(Fen::parse_yuan("9"), Ok(Fen(900)));
+        assert_eq!(Fen::parse_yuan("-32.86"), Ok(Fen(-3286)));
+        assert_eq!(Fen::parse_yuan("0.10000"), Ok(Fen(10)));
+        assert_eq!(
+            Fen::parse_yuan("0.105"),
+            Err(DecimalError::TooManyDecimals(2))
+        );
+        assert_eq!(Fen::parse_yuan("1e3"), Err(DecimalError::NotANumber));
+        assert_eq!(Fen::parse_yuan(""), Err(DecimalError::NotANumber));
+        assert_eq!(Fen::parse_yuan("."), Err(DecimalError::NotANumber));
+    }
+
+    #[test]
+    fn ratio_rounds_half_up() {
+        // The real 2204 sample: 4.52 × 0.05 = 0.226 → 0.23.
+        assert_eq!(Fen(452).mul_ratio(Ratio(500)), Fen(23));
+        assert_eq!(Fen(50).mul_ratio(Ratio(5000)), Fen(25));
+        assert_eq!(Fen(1).mul_ratio(Ratio(5000)), Fen(1)); // 0.5 fen → 1
+        assert_eq!(Fen(-1).mul_ratio(Ratio(5000)), Fen(-1));
+        assert_eq!(Ratio::parse("1.0001"), Err(DecimalError::RatioOverOne));
+        assert_eq!(Ratio::parse_percent("85%"), Ok(Ratio(8500)));
+    }
+
+    #[test]
+    fn price_times_quantity() {
+        let p = UnitPrice::parse("3.333333").unwrap();
+        assert_eq!(p.times(Qty::parse("3").unwrap()), Fen(1000));
+        assert_eq!(
+            UnitPrice::parse("0.125").unwrap().times(Qty::units(1)),
+            Fen(13)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn yuan_round_trips(v in -FEN_MAX..FEN_MAX) {
+            let f = Fen(v);
+            prop_assert_eq!(Fen::parse_yuan(&f.to_yuan_string()), Ok(f));
+        }
+
+        #[test]
+        fn ratio_split_is_exact(v in 0i64..10_000_000_000, r in 0u32..=10_000) {
+            let a = Fen(v).mul_ratio(Ratio(r));
+            let b = Fen(v) - a;
+            prop_assert!(a.0 >= 0 && b.0 >= 0);
+            prop_assert_eq!(a + b, Fen(v));
+        }
+    }
+}

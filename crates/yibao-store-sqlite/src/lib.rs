@@ -1,0 +1,190 @@
+//! SQLite backend. One writer connection behind a mutex (SQLite allows one writer anyway, and
+//! `BEGIN IMMEDIATE` takes the write lock up front so a transaction never fails half-way on
+//! `database is locked`); a small pool of reader connections that WAL lets run beside it.
+//! `synchronous=FULL`: a committed settlement survives power loss.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use yibao_store::{Backend, DbError, Dialect, Row, Tx, TxEnd, Value};
+
+/// Readers kept open for reuse; more may exist briefly under load.
+const READERS_MAX: usize = 8;
+
+const MIGRATIONS: &[(&str, &str)] = &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
+
+#[derive(Debug)]
+pub struct SqliteBackend {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteBackend, DbError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| DbError::Unavailable(format!("{}: {e}", dir.display())))?;
+        }
+        let writer = open_conn(&path, false)?;
+        migrate(&writer)?;
+        Ok(SqliteBackend {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn take_reader(&self) -> Result<Connection, DbError> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match pooled {
+            Some(c) => Ok(c),
+            None => open_conn(&self.path, true),
+        }
+    }
+
+    fn give_reader(&self, c: Connection) {
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < READERS_MAX {
+            pool.push(c);
+        }
+    }
+}
+
+fn open_conn(path: &Path, read_only: bool) -> Result<Connection, DbError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let c = Connection::open_with_flags(path, flags).map_err(|e| DbError::Unavailable(format!("{}: {e}", path.display())))?;
+    let pragmas = if read_only {
+        "PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;"
+    } else {
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;"
+    };
+    c.execute_batch(pragmas).map_err(map_err)?;
+    c.set_prepared_statement_cache_capacity(256);
+    Ok(c)
+}
+
+fn migrate(c: &Connection) -> Result<(), DbError> {
+    c.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        .map_err(map_err)?;
+    for (name, sql) in MIGRATIONS {
+        let done: i64 = c
+            .query_row("SELECT COUNT(*) FROM schema_migrations WHERE name = ?1", [name], |r| r.get(0))
+            .map_err(map_err)?;
+        if done > 0 {
+            continue;
+        }
+        tracing::info!(migration = name, "applying");
+        let body = format!(
+            "BEGIN IMMEDIATE; {sql}\n; INSERT INTO schema_migrations VALUES ('{name}', strftime('%s','now')); COMMIT;"
+        );
+        if let Err(e) = c.execute_batch(&body) {
+            let _ = c.execute_batch("ROLLBACK");
+            return Err(map_err(e));
+        }
+    }
+    Ok(())
+}
+
+fn map_err(e: rusqlite::Error) -> DbError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, msg)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            DbError::Unique(msg.clone().unwrap_or_default())
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked | rusqlite::ErrorCode::CannotOpen) =>
+        {
+            DbError::Unavailable(e.to_string())
+        }
+        _ => DbError::Other(e.to_string()),
+    }
+}
+
+struct Param<'a>(&'a Value);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Int(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Value::Text(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Int(None) | Value::Text(None) => ToSqlOutput::Borrowed(ValueRef::Null),
+        })
+    }
+}
+
+struct SqliteTx<'c>(&'c Connection);
+
+impl Tx for SqliteTx<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let mut st = self.0.prepare_cached(sql).map_err(map_err)?;
+        let ps: Vec<Param> = params.iter().map(Param).collect();
+        let n = st.execute(rusqlite::params_from_iter(ps.iter())).map_err(map_err)?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let mut st = self.0.prepare_cached(sql).map_err(map_err)?;
+        let ncol = st.column_count();
+        let ps: Vec<Param> = params.iter().map(Param).collect();
+        let mut rows = st.query(rusqlite::params_from_iter(ps.iter())).map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(map_err)? {
+            let mut vals = Vec::with_capacity(ncol);
+            for i in 0..ncol {
+                vals.push(match r.get_ref(i).map_err(map_err)? {
+                    ValueRef::Null => Value::Int(None),
+                    ValueRef::Integer(v) => Value::Int(Some(v)),
+                    ValueRef::Text(t) => Value::Text(Some(String::from_utf8_lossy(t).into_owned())),
+                    ValueRef::Real(_) | ValueRef::Blob(_) => {
+                        return Err(DbError::Decode(format!("column {i}: only INTEGER and TEXT are stored")))
+                    }
+                });
+            }
+            out.push(Row(vals));
+        }
+        Ok(out)
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn write(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>) -> Result<(), DbError> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+        let end = body(&mut SqliteTx(&conn));
+        let finish = match end {
+            Ok(TxEnd::Commit) => "COMMIT",
+            _ => "ROLLBACK",
+        };
+        if let Err(e) = conn.execute_batch(finish) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(map_err(e));
+        }
+        end.map(|_| ())
+    }
+
+    fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError> {
+        let conn = self.take_reader()?;
+        conn.execute_batch("BEGIN").map_err(map_err)?;
+        let r = body(&mut SqliteTx(&conn));
+        let _ = conn.execute_batch("COMMIT");
+        self.give_reader(conn);
+        r
+    }
+}

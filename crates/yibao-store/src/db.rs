@@ -1,0 +1,193 @@
+//! The narrow waist between repositories and database engines. Repositories speak portable SQL
+//! (`$n` placeholders, BIGINT and TEXT only, `ON CONFLICT`, `RETURNING`) through [`Tx`]; each
+//! backend crate supplies connections, transactions, its dialect and its migrations.
+//!
+//! Why not an ORM or `sqlx::Any`: a ledger needs exact control of the SQL and of locking, and we
+//! store only integers and text, so a two-variant value type is all the abstraction needed.
+
+use std::fmt;
+
+/// A bound parameter or a column value. Both variants carry their type even when NULL, because
+/// PostgreSQL checks parameter types strictly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(Some(v))
+    }
+}
+impl From<i32> for Value {
+    fn from(v: i32) -> Value {
+        Value::Int(Some(v as i64))
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Int(Some(v as i64))
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Value {
+        Value::Int(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(Some(v.to_owned()))
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(Some(v))
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Value {
+        Value::Text(v)
+    }
+}
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Value {
+        Value::Text(v.map(str::to_owned))
+    }
+}
+impl From<yibao_domain::Fen> for Value {
+    fn from(v: yibao_domain::Fen) -> Value {
+        Value::Int(Some(v.0))
+    }
+}
+impl From<yibao_domain::Date> for Value {
+    fn from(v: yibao_domain::Date) -> Value {
+        Value::Int(Some(v.days() as i64))
+    }
+}
+impl From<Option<yibao_domain::Date>> for Value {
+    fn from(v: Option<yibao_domain::Date>) -> Value {
+        Value::Int(v.map(|d| d.days() as i64))
+    }
+}
+impl From<yibao_domain::DateTime> for Value {
+    fn from(v: yibao_domain::DateTime) -> Value {
+        Value::Int(Some(v.0))
+    }
+}
+
+/// Builds a parameter slice: `params![a, b]` → `&[Value::from(a), Value::from(b)]`.
+#[macro_export]
+macro_rules! params {
+    ($($v:expr),* $(,)?) => { &[$($crate::db::Value::from($v)),*][..] };
+}
+
+/// One result row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    pub fn i64(&self, i: usize) -> Result<i64, DbError> {
+        self.opt_i64(i)?
+            .ok_or_else(|| DbError::Decode(format!("column {i} is NULL")))
+    }
+    pub fn opt_i64(&self, i: usize) -> Result<Option<i64>, DbError> {
+        match self.0.get(i) {
+            Some(Value::Int(v)) => Ok(*v),
+            Some(Value::Text(None)) => Ok(None),
+            other => Err(DbError::Decode(format!("column {i}: expected integer, got {other:?}"))),
+        }
+    }
+    pub fn str(&self, i: usize) -> Result<String, DbError> {
+        self.opt_str(i)?
+            .ok_or_else(|| DbError::Decode(format!("column {i} is NULL")))
+    }
+    pub fn opt_str(&self, i: usize) -> Result<Option<String>, DbError> {
+        match self.0.get(i) {
+            Some(Value::Text(v)) => Ok(v.clone()),
+            Some(Value::Int(None)) => Ok(None),
+            other => Err(DbError::Decode(format!("column {i}: expected text, got {other:?}"))),
+        }
+    }
+    pub fn fen(&self, i: usize) -> Result<yibao_domain::Fen, DbError> {
+        self.i64(i).map(yibao_domain::Fen)
+    }
+    pub fn date(&self, i: usize) -> Result<yibao_domain::Date, DbError> {
+        self.i64(i).map(|d| yibao_domain::Date::from_days(d as i32))
+    }
+    pub fn opt_date(&self, i: usize) -> Result<Option<yibao_domain::Date>, DbError> {
+        Ok(self.opt_i64(i)?.map(|d| yibao_domain::Date::from_days(d as i32)))
+    }
+    pub fn bool(&self, i: usize) -> Result<bool, DbError> {
+        self.i64(i).map(|v| v != 0)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Row lock suffix for a SELECT that must serialize writers. SQLite has one writer at a time,
+    /// so it needs none.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DbError {
+    /// A UNIQUE or PRIMARY KEY constraint refused the write; carries the engine's message.
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+    #[error("cannot decode row: {0}")]
+    Decode(String),
+}
+
+/// A transaction in progress. Statements run in order; nothing is visible to others until the
+/// backend commits.
+pub trait Tx {
+    fn dialect(&self) -> Dialect;
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
+
+    fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, DbError> {
+        let mut rows = self.query(sql, params)?;
+        if rows.len() > 1 {
+            return Err(DbError::Other(format!(
+                "expected at most one row, got {}",
+                rows.len()
+            )));
+        }
+        Ok(rows.pop())
+    }
+}
+
+/// What a write closure asks of the backend when it returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxEnd {
+    Commit,
+    Rollback,
+}
+
+/// A database engine. `write` runs the body in one transaction, durable when it returns with
+/// `Commit`; `read` runs it on a consistent snapshot and never writes.
+pub trait Backend: Send + Sync + fmt::Debug {
+    fn dialect(&self) -> Dialect;
+    fn write(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>) -> Result<(), DbError>;
+    fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError>;
+}
