@@ -1,8 +1,14 @@
 //! The pure domain of yibao: national codes, money, catalogs, policy parameters and the
 //! settlement engine. No I/O and no async, so every rule can be tested and benchmarked alone.
 
+pub mod catalog;
+pub mod codes;
 pub mod date;
+pub mod dict;
 pub mod money;
+pub mod policy;
+pub mod registry;
+pub mod settle;
 
 pub use date::{Date, DateTime};
 pub use money::{Fen, Qty, Ratio, UnitPrice};

@@ -2,17 +2,17 @@
 //! (the national interface carries ratios as decimal(5,4)); quantities carry 4 decimals and unit
 //! prices 6, as in the fee-detail fields `cnt` (16,4) and `pric` (16,6). Nothing here uses floats.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 
-/// An amount in fen. Negative values appear only in reversals and refunds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+/// An amount in fen. Negative values appear only in reversals and refunds. On the wire and in
+/// documents it is a yuan decimal with two places (`12.30`), read from a number or a string.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Fen(pub i64);
 
 /// Largest amount the interface can carry: decimal(16,2) → 14 integer digits.
-pub const FEN_MAX: i64 = 99_999_999_999_999_99;
+pub const FEN_MAX: i64 = 9_999_999_999_999_999;
 
 impl Fen {
     pub const ZERO: Fen = Fen(0);
@@ -93,9 +93,8 @@ impl std::iter::Sum for Fen {
     }
 }
 
-/// A ratio in units of 1/10000 (0.8500 → 8500). Always within 0..=1.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+/// A ratio in units of 1/10000 (0.8500 → 8500). Always within 0..=1. Written as a decimal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ratio(pub u32);
 
 impl Ratio {
@@ -143,8 +142,7 @@ impl fmt::Display for Ratio {
 }
 
 /// A quantity with 4 decimals (`cnt` is decimal(16,4)): 1.5 → 15000.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Qty(pub i64);
 
 impl Qty {
@@ -166,8 +164,7 @@ impl Qty {
 }
 
 /// A unit price with 6 decimals of a yuan (`pric` is decimal(16,6)): ¥1.5 → 1_500_000.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UnitPrice(pub i64);
 
 impl UnitPrice {
@@ -189,15 +186,48 @@ impl UnitPrice {
     /// price × quantity, rounded half up to the fen.
     pub fn times(self, q: Qty) -> Fen {
         // price: 1e-6 yuan = 1e-4 fen; qty: 1e-4 → product in 1e-8 fen.
-        Fen(div_round_half_up(
-            self.0 as i128 * q.0 as i128,
-            100_000_000,
-        ))
+        Fen(div_round_half_up(self.0 as i128 * q.0 as i128, 100_000_000))
     }
     pub fn to_decimal_string(self) -> String {
         format_fixed(self.0 as i128, 6)
     }
 }
+
+/// Reads a decimal given as a JSON number (exact text, thanks to arbitrary_precision) or string.
+pub fn decimal_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        serde_json::Value::String(s) => Ok(s),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a decimal number, found {other}"
+        ))),
+    }
+}
+
+fn write_number<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    let n: serde_json::Number = text.parse().map_err(serde::ser::Error::custom)?;
+    n.serialize(s)
+}
+
+macro_rules! decimal_serde {
+    ($t:ty, $parse:path, $fmt:ident) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                write_number(&self.$fmt(), s)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = decimal_text(d)?;
+                $parse(&text).map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+            }
+        }
+    };
+}
+decimal_serde!(Fen, Fen::parse_yuan, to_yuan_string);
+decimal_serde!(Ratio, Ratio::parse, to_decimal_string);
+decimal_serde!(Qty, Qty::parse, to_decimal_string);
+decimal_serde!(UnitPrice, UnitPrice::parse, to_decimal_string);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecimalError {
@@ -263,12 +293,7 @@ pub fn format_fixed(v: i128, scale: u32) -> String {
     if scale == 0 {
         return format!("{sign}{a}");
     }
-    format!(
-        "{sign}{}.{:0width$}",
-        a / p,
-        a % p,
-        width = scale as usize
-    )
+    format!("{sign}{}.{:0width$}", a / p, a % p, width = scale as usize)
 }
 
 #[cfg(test)]
@@ -310,6 +335,21 @@ mod tests {
             UnitPrice::parse("0.125").unwrap().times(Qty::units(1)),
             Fen(13)
         );
+    }
+
+    #[test]
+    fn serde_is_exact_decimal() {
+        let f: Fen = serde_json::from_str("4.52").unwrap();
+        assert_eq!(f, Fen(452));
+        let f: Fen = serde_json::from_str("\"1300\"").unwrap();
+        assert_eq!(f, Fen(130000));
+        assert_eq!(serde_json::to_string(&Fen(452)).unwrap(), "4.52");
+        assert_eq!(serde_json::to_string(&Fen(-5)).unwrap(), "-0.05");
+        let r: Ratio = serde_json::from_str("0.85").unwrap();
+        assert_eq!(r, Ratio(8500));
+        assert!(serde_json::from_str::<Ratio>("1.5").is_err());
+        assert!(serde_json::from_str::<Fen>("0.001").is_err());
+        assert!(serde_json::from_str::<Fen>("true").is_err());
     }
 
     proptest! {

@@ -12,7 +12,8 @@ use yibao_store::{Backend, DbError, Dialect, Row, Tx, TxEnd, Value};
 /// Readers kept open for reuse; more may exist briefly under load.
 const READERS_MAX: usize = 8;
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
 
 #[derive(Debug)]
 pub struct SqliteBackend {
@@ -26,7 +27,8 @@ impl SqliteBackend {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteBackend, DbError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| DbError::Unavailable(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbError::Unavailable(format!("{}: {e}", dir.display())))?;
         }
         let writer = open_conn(&path, false)?;
         migrate(&writer)?;
@@ -57,9 +59,12 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection, DbError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
-    let c = Connection::open_with_flags(path, flags).map_err(|e| DbError::Unavailable(format!("{}: {e}", path.display())))?;
+    let c = Connection::open_with_flags(path, flags)
+        .map_err(|e| DbError::Unavailable(format!("{}: {e}", path.display())))?;
     let pragmas = if read_only {
         "PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;"
     } else {
@@ -75,7 +80,11 @@ fn migrate(c: &Connection) -> Result<(), DbError> {
         .map_err(map_err)?;
     for (name, sql) in MIGRATIONS {
         let done: i64 = c
-            .query_row("SELECT COUNT(*) FROM schema_migrations WHERE name = ?1", [name], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM schema_migrations WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
             .map_err(map_err)?;
         if done > 0 {
             continue;
@@ -101,7 +110,12 @@ fn map_err(e: rusqlite::Error) -> DbError {
             DbError::Unique(msg.clone().unwrap_or_default())
         }
         rusqlite::Error::SqliteFailure(f, _)
-            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked | rusqlite::ErrorCode::CannotOpen) =>
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::CannotOpen
+            ) =>
         {
             DbError::Unavailable(e.to_string())
         }
@@ -131,7 +145,9 @@ impl Tx for SqliteTx<'_> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let mut st = self.0.prepare_cached(sql).map_err(map_err)?;
         let ps: Vec<Param> = params.iter().map(Param).collect();
-        let n = st.execute(rusqlite::params_from_iter(ps.iter())).map_err(map_err)?;
+        let n = st
+            .execute(rusqlite::params_from_iter(ps.iter()))
+            .map_err(map_err)?;
         Ok(n as u64)
     }
 
@@ -139,7 +155,9 @@ impl Tx for SqliteTx<'_> {
         let mut st = self.0.prepare_cached(sql).map_err(map_err)?;
         let ncol = st.column_count();
         let ps: Vec<Param> = params.iter().map(Param).collect();
-        let mut rows = st.query(rusqlite::params_from_iter(ps.iter())).map_err(map_err)?;
+        let mut rows = st
+            .query(rusqlite::params_from_iter(ps.iter()))
+            .map_err(map_err)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(map_err)? {
             let mut vals = Vec::with_capacity(ncol);
@@ -149,7 +167,9 @@ impl Tx for SqliteTx<'_> {
                     ValueRef::Integer(v) => Value::Int(Some(v)),
                     ValueRef::Text(t) => Value::Text(Some(String::from_utf8_lossy(t).into_owned())),
                     ValueRef::Real(_) | ValueRef::Blob(_) => {
-                        return Err(DbError::Decode(format!("column {i}: only INTEGER and TEXT are stored")))
+                        return Err(DbError::Decode(format!(
+                            "column {i}: only INTEGER and TEXT are stored"
+                        )))
                     }
                 });
             }
@@ -164,7 +184,10 @@ impl Backend for SqliteBackend {
         Dialect::Sqlite
     }
 
-    fn write(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>) -> Result<(), DbError> {
+    fn write(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>,
+    ) -> Result<(), DbError> {
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
         let end = body(&mut SqliteTx(&conn));
@@ -179,7 +202,10 @@ impl Backend for SqliteBackend {
         end.map(|_| ())
     }
 
-    fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError> {
+    fn read(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
         let conn = self.take_reader()?;
         conn.execute_batch("BEGIN").map_err(map_err)?;
         let r = body(&mut SqliteTx(&conn));

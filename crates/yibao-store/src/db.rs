@@ -100,7 +100,9 @@ impl Row {
         match self.0.get(i) {
             Some(Value::Int(v)) => Ok(*v),
             Some(Value::Text(None)) => Ok(None),
-            other => Err(DbError::Decode(format!("column {i}: expected integer, got {other:?}"))),
+            other => Err(DbError::Decode(format!(
+                "column {i}: expected integer, got {other:?}"
+            ))),
         }
     }
     pub fn str(&self, i: usize) -> Result<String, DbError> {
@@ -111,7 +113,9 @@ impl Row {
         match self.0.get(i) {
             Some(Value::Text(v)) => Ok(v.clone()),
             Some(Value::Int(None)) => Ok(None),
-            other => Err(DbError::Decode(format!("column {i}: expected text, got {other:?}"))),
+            other => Err(DbError::Decode(format!(
+                "column {i}: expected text, got {other:?}"
+            ))),
         }
     }
     pub fn fen(&self, i: usize) -> Result<yibao_domain::Fen, DbError> {
@@ -121,7 +125,9 @@ impl Row {
         self.i64(i).map(|d| yibao_domain::Date::from_days(d as i32))
     }
     pub fn opt_date(&self, i: usize) -> Result<Option<yibao_domain::Date>, DbError> {
-        Ok(self.opt_i64(i)?.map(|d| yibao_domain::Date::from_days(d as i32)))
+        Ok(self
+            .opt_i64(i)?
+            .map(|d| yibao_domain::Date::from_days(d as i32)))
     }
     pub fn bool(&self, i: usize) -> Result<bool, DbError> {
         self.i64(i).map(|v| v != 0)
@@ -188,6 +194,10 @@ pub enum TxEnd {
 /// `Commit`; `read` runs it on a consistent snapshot and never writes.
 pub trait Backend: Send + Sync + fmt::Debug {
     fn dialect(&self) -> Dialect;
-    fn write(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>) -> Result<(), DbError>;
-    fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError>;
+    fn write(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>,
+    ) -> Result<(), DbError>;
+    fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>)
+        -> Result<(), DbError>;
 }

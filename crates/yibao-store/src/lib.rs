@@ -43,7 +43,11 @@ impl Store {
         let mut out: Option<Result<T, E>> = None;
         self.backend.write(&mut |tx| {
             let r = body(tx);
-            let end = if r.is_ok() { TxEnd::Commit } else { TxEnd::Rollback };
+            let end = if r.is_ok() {
+                TxEnd::Commit
+            } else {
+                TxEnd::Rollback
+            };
             out = Some(r);
             Ok(end)
         })?;

@@ -1,0 +1,4 @@
+//! The conformance suite: one binary, one module per area. Each module's tests run against
+//! SQLite and PostgreSQL through `yibao_store_tests::conformance!`.
+
+mod backend;
