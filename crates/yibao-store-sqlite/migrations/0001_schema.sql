@@ -350,3 +350,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload         TEXT NOT NULL,
     created         BIGINT NOT NULL
 );
+
+-- Files exchanged through 9101/9102 (reconciliation detail uploads and result files).
+CREATE TABLE IF NOT EXISTS file_store (
+    file_qury_no    TEXT PRIMARY KEY,
+    fixmedins_code  TEXT NOT NULL,
+    filename        TEXT NOT NULL,
+    content         TEXT NOT NULL,
+    created         BIGINT NOT NULL
+);

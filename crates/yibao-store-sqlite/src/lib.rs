@@ -135,6 +135,25 @@ impl ToSql for Param<'_> {
     }
 }
 
+/// Repositories write `$1`-style placeholders. SQLite reads `$1` as a *named* parameter whose
+/// index is its order of first appearance, so `... $3 ... $1` would bind the wrong values;
+/// `?1` is SQLite's numbered form, which means exactly what `$1` means on PostgreSQL.
+fn numbered(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.contains('$') {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    for (i, ch) in sql.char_indices() {
+        if ch == '$' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(ch);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 struct SqliteTx<'c>(&'c Connection);
 
 impl Tx for SqliteTx<'_> {
@@ -143,7 +162,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let mut st = self.0.prepare_cached(sql).map_err(map_err)?;
+        let mut st = self.0.prepare_cached(&numbered(sql)).map_err(map_err)?;
         let ps: Vec<Param> = params.iter().map(Param).collect();
         let n = st
             .execute(rusqlite::params_from_iter(ps.iter()))
@@ -152,7 +171,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        let mut st = self.0.prepare_cached(sql).map_err(map_err)?;
+        let mut st = self.0.prepare_cached(&numbered(sql)).map_err(map_err)?;
         let ncol = st.column_count();
         let ps: Vec<Param> = params.iter().map(Param).collect();
         let mut rows = st
@@ -190,7 +209,16 @@ impl Backend for SqliteBackend {
     ) -> Result<(), DbError> {
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
-        let end = body(&mut SqliteTx(&conn));
+        // A panic inside the body must not leave the shared writer inside an open transaction.
+        let end = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            body(&mut SqliteTx(&conn))
+        })) {
+            Ok(end) => end,
+            Err(panic) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                std::panic::resume_unwind(panic);
+            }
+        };
         let finish = match end {
             Ok(TxEnd::Commit) => "COMMIT",
             _ => "ROLLBACK",
@@ -208,9 +236,23 @@ impl Backend for SqliteBackend {
     ) -> Result<(), DbError> {
         let conn = self.take_reader()?;
         conn.execute_batch("BEGIN").map_err(map_err)?;
+        // On panic the reader is dropped (closed), never returned to the pool mid-transaction.
         let r = body(&mut SqliteTx(&conn));
         let _ = conn.execute_batch("COMMIT");
         self.give_reader(conn);
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_become_numbered() {
+        assert_eq!(
+            super::numbered("SET a = $3 WHERE b = $1 AND c = $2"),
+            "SET a = ?3 WHERE b = ?1 AND c = ?2"
+        );
+        assert_eq!(super::numbered("SELECT 1"), "SELECT 1");
+        assert_eq!(super::numbered("x = $ 1, y = $10"), "x = $ 1, y = ?10");
     }
 }

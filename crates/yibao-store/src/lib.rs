@@ -2,8 +2,12 @@
 //! it are repositories, each written once in portable SQL and proven on every backend by the
 //! conformance suite (`yibao-store-tests`).
 
+pub mod catalog;
 pub mod db;
 mod ids;
+pub mod policy;
+pub mod registry;
+pub mod settlement;
 
 pub use db::{Backend, DbError, Dialect, Row, Tx, TxEnd, Value};
 pub use ids::IdGen;

@@ -8,7 +8,7 @@
 use crate::db::{DbError, Row, Tx};
 use crate::params;
 use yibao_domain::registry::{
-    AccountEntry, Contribution, Employer, EntryKind, Enrollment, Institution, MulaidBinding,
+    AccountEntry, Contribution, Employer, Enrollment, EntryKind, Institution, MulaidBinding,
     Person, PersonIdet, Region,
 };
 use yibao_domain::{Date, DateTime, Fen};
@@ -53,7 +53,14 @@ pub fn upsert_region(tx: &mut dyn Tx, r: &Region, updt_time: DateTime) -> Result
          ON CONFLICT (admdvs) DO UPDATE SET name = excluded.name,
            prov_admdvs = excluded.prov_admdvs, lv = excluded.lv,
            pool_flag = excluded.pool_flag, updt_time = excluded.updt_time",
-        params![&r.admdvs, &r.name, &r.prov_admdvs, &r.lv, r.pool_flag, updt_time],
+        params![
+            &r.admdvs,
+            &r.name,
+            &r.prov_admdvs,
+            &r.lv,
+            r.pool_flag,
+            updt_time
+        ],
     )?;
     Ok(())
 }
@@ -85,11 +92,17 @@ pub fn regions(tx: &mut dyn Tx) -> Result<Vec<Region>> {
 
 /// Inserts or updates an employer by emp_no. A USCC already held by another employer is refused.
 pub fn upsert_employer(tx: &mut dyn Tx, e: &Employer, updt_time: DateTime) -> Result<()> {
-    let holder = tx.query_opt("SELECT emp_no FROM employer WHERE uscc = $1", params![&e.uscc])?;
+    let holder = tx.query_opt(
+        "SELECT emp_no FROM employer WHERE uscc = $1",
+        params![&e.uscc],
+    )?;
     if let Some(row) = holder {
         let other = row.str(0)?;
         if other != e.emp_no {
-            return Err(RegistryError::Duplicate(format!("uscc {} belongs to employer {other}", e.uscc)));
+            return Err(RegistryError::Duplicate(format!(
+                "uscc {} belongs to employer {other}",
+                e.uscc
+            )));
         }
     }
     tx.execute(
@@ -288,9 +301,8 @@ pub fn person_by_cert(tx: &mut dyn Tx, cert_type: &str, certno: &str) -> Result<
 
 /// Persons in psn_no order, `limit` at most, after `after` (keyset paging for exports).
 pub fn persons_after(tx: &mut dyn Tx, after: &str, limit: i64) -> Result<Vec<Person>> {
-    let sql = format!(
-        "SELECT {PERSON_COLS} FROM person WHERE psn_no > $1 ORDER BY psn_no LIMIT $2"
-    );
+    let sql =
+        format!("SELECT {PERSON_COLS} FROM person WHERE psn_no > $1 ORDER BY psn_no LIMIT $2");
     tx.query(&sql, params![after, limit])?
         .iter()
         .map(person_from)
@@ -522,7 +534,9 @@ fn last_entry(tx: &mut dyn Tx, psn_no: &str, lock: &str) -> Result<Option<(i64, 
         "SELECT seq, balance_after FROM acct_entry WHERE psn_no = $1 ORDER BY seq DESC LIMIT 1{lock}"
     );
     let row = tx.query_opt(&sql, params![psn_no])?;
-    Ok(row.map(|r| Ok::<_, DbError>((r.i64(0)?, r.fen(1)?))).transpose()?)
+    Ok(row
+        .map(|r| Ok::<_, DbError>((r.i64(0)?, r.fen(1)?)))
+        .transpose()?)
 }
 
 /// Appends one entry to a personal account and returns it. A debit larger than the balance is

@@ -2,3 +2,5 @@
 //! SQLite and PostgreSQL through `yibao_store_tests::conformance!`.
 
 mod backend;
+mod catalog;
+mod registry;

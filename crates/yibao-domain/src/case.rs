@@ -1,0 +1,236 @@
+//! The calculator's case format (docs/calc-format.md): a policy, a person's state and a bill,
+//! settled without any store. Analysts use it to see what a parameter change does.
+
+use crate::catalog::{
+    classify, CatalogItem, FeeLine, ItemRules, LineContext, LineSplit, NATIONAL_ADMDVS,
+};
+use crate::dict::{ChrgitmLv, PsnCategory, VisitClass};
+use crate::money::{Fen, Qty, Ratio, UnitPrice};
+use crate::policy::Policy;
+use crate::settle::{
+    self, AccountFacts, Outcome, PersonFacts, RemoteType, SettleError, SettleInput, VisitFacts,
+};
+use crate::Date;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// The policy document itself, or (for the CLI) a path to one, relative to the case file.
+    pub policy: serde_json::Value,
+    pub person: CasePerson,
+    pub visit: CaseVisit,
+    /// Year-to-date accumulators (cum_type_code → yuan), e.g. {"F.inpatient": "95000"}.
+    #[serde(default)]
+    pub ytd: BTreeMap<String, Fen>,
+    #[serde(default)]
+    pub account: AccountFacts,
+    pub lines: Vec<CaseLine>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CasePerson {
+    pub psn_type: String,
+    #[serde(default = "male")]
+    pub gend: String,
+    #[serde(default = "forty")]
+    pub age: i32,
+    #[serde(default)]
+    pub cvlserv: bool,
+    #[serde(default)]
+    pub idet_types: Vec<String>,
+    /// Insurance types held; defaults to the policy's.
+    #[serde(default)]
+    pub insutypes: Vec<String>,
+}
+
+fn male() -> String {
+    "1".into()
+}
+fn forty() -> i32 {
+    40
+}
+fn one() -> u32 {
+    1
+}
+fn local() -> RemoteType {
+    RemoteType::Local
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseVisit {
+    pub med_type: String,
+    pub grade: u8,
+    #[serde(default = "one")]
+    pub adm_seq: u32,
+    #[serde(default = "local")]
+    pub remote: RemoteType,
+    #[serde(default)]
+    pub prior_dedc: Fen,
+    #[serde(default)]
+    pub prior_inscp: Fen,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseLine {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub amount: Fen,
+    #[serde(default)]
+    pub cnt: Option<Qty>,
+    #[serde(default)]
+    pub pric: Option<UnitPrice>,
+    #[serde(default)]
+    pub hosp_appr_flag: Option<String>,
+    /// The catalog attributes of the item; absent = not in the catalog (self-paid).
+    #[serde(default)]
+    pub item: Option<CaseItem>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseItem {
+    pub chrgitm_lv: ChrgitmLv,
+    #[serde(default)]
+    pub selfpay_prop: Ratio,
+    #[serde(default)]
+    pub pric_uplmt: Option<UnitPrice>,
+    #[serde(default)]
+    pub rules: ItemRules,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseResult {
+    pub policy: String,
+    pub lines: Vec<LineSplit>,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseError {
+    #[error("person.psn_type {0:?} is not a known person type")]
+    PsnType(String),
+    #[error("visit.med_type {0:?} is not a known medical type")]
+    MedType(String),
+    #[error("lines[{0}]: pric × cnt = {1} but amount is {2}")]
+    Amount(usize, Fen, Fen),
+    #[error(transparent)]
+    Settle(#[from] SettleError),
+}
+
+/// Settles a case under `policy` (already resolved from `case.policy`).
+pub fn run(case: &Case, policy: &Policy) -> Result<CaseResult, CaseError> {
+    let category = PsnCategory::from_psn_type(&case.person.psn_type)
+        .ok_or_else(|| CaseError::PsnType(case.person.psn_type.clone()))?;
+    let class = VisitClass::from_med_type(&case.visit.med_type)
+        .ok_or_else(|| CaseError::MedType(case.visit.med_type.clone()))?;
+    let ctx = LineContext {
+        psn_type: &case.person.psn_type,
+        gend: &case.person.gend,
+        age: case.person.age,
+        grade: case.visit.grade,
+        insutype: &policy.insutype,
+        visit_class: class,
+    };
+    let lines = case
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| split_line(i, l, &ctx))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut insutypes = case.person.insutypes.clone();
+    if insutypes.is_empty() {
+        insutypes.push(policy.insutype.clone());
+    }
+    let person = PersonFacts {
+        psn_type: case.person.psn_type.clone(),
+        category,
+        cvlserv: case.person.cvlserv,
+        idet_types: case.person.idet_types.clone(),
+        insutypes,
+    };
+    let visit = VisitFacts {
+        visit_class: class,
+        grade: case.visit.grade,
+        adm_seq: case.visit.adm_seq,
+        remote: case.visit.remote,
+        prior_dedc: case.visit.prior_dedc,
+        prior_inscp: case.visit.prior_inscp,
+        first_segment: case.visit.prior_inscp.is_zero(),
+    };
+    let input = SettleInput {
+        policy,
+        person: &person,
+        visit: &visit,
+        ytd: &case.ytd,
+        lines: &lines,
+        account: &case.account,
+    };
+    let outcome = settle::settle(&input)?;
+    Ok(CaseResult {
+        policy: policy.ver.clone(),
+        lines,
+        outcome,
+    })
+}
+
+fn split_line(i: usize, l: &CaseLine, ctx: &LineContext) -> Result<LineSplit, CaseError> {
+    let cnt = l.cnt.unwrap_or(Qty::units(1));
+    let pric = l.pric.unwrap_or_else(|| UnitPrice::from_fen(l.amount));
+    if l.pric.is_some() && (pric.times(cnt) - l.amount).0.abs() > 1 {
+        return Err(CaseError::Amount(i, pric.times(cnt), l.amount));
+    }
+    let item = l.item.as_ref().map(|it| CatalogItem {
+        hilist_code: l.name.clone().unwrap_or_default(),
+        admdvs: NATIONAL_ADMDVS.into(),
+        begndate: Date::MIN,
+        enddate: None,
+        hilist_name: l.name.clone().unwrap_or_default(),
+        list_type: String::new(),
+        med_chrgitm_type: String::new(),
+        chrgitm_lv: it.chrgitm_lv,
+        selfpay_prop: it.selfpay_prop,
+        pric_uplmt: it.pric_uplmt,
+        rules: it.rules.clone(),
+        ver: String::new(),
+    });
+    let fee = FeeLine {
+        amount: l.amount,
+        cnt,
+        pric,
+        hosp_appr_flag: l.hosp_appr_flag.clone(),
+    };
+    Ok(classify(item.as_ref(), &fee, ctx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_case_settles_like_the_engine() {
+        let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
+        let case: Case = serde_json::from_str(
+            r#"{ "policy": "beijing-310.json",
+                 "person": { "psn_type": "1101" },
+                 "visit": { "med_type": "21", "grade": 3 },
+                 "lines": [ { "name": "手术费", "amount": "20000", "item": { "chrgitm_lv": "01" } },
+                            { "name": "进口耗材", "amount": "120", "pric": "120", "item": { "chrgitm_lv": "02", "selfpay_prop": "0.1", "pric_uplmt": "110" } },
+                            { "name": "自费药", "amount": "50" } ] }"#,
+        )
+        .unwrap();
+        let r = run(&case, &policy).unwrap();
+        let o = &r.outcome;
+        assert_eq!(
+            (o.overlmt_selfpay, o.preselfpay_amt, o.fulamt_ownpay_amt),
+            (Fen(1000), Fen(1100), Fen(5000))
+        );
+        // in scope 20,000 + 99 = 20,099; (20,099 − 1,300) × 85% = 15,979.15
+        assert_eq!(o.hifp_pay, Fen(1_597_915));
+        assert!(serde_json::from_str::<Case>(r#"{"policy":{},"person":{"psn_type":"1101","colour":1},"visit":{"med_type":"21","grade":3},"lines":[]}"#).is_err());
+    }
+}

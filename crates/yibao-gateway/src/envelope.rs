@@ -1,0 +1,144 @@
+//! The national request and response envelopes (interface-spec.md §1.2, §1.3).
+
+use crate::error::{biz, GatewayError, Result};
+use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use yibao_domain::codes::{Admdvs, FixmedinsCode};
+use yibao_domain::DateTime;
+
+/// The request header fields the platform uses.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    pub infno: String,
+    pub msgid: String,
+    pub mdtrtarea_admvs: String,
+    pub insuplc_admdvs: Option<String>,
+    pub recer_sys_code: Option<String>,
+    pub infver: Option<String>,
+    pub opter_type: String,
+    pub opter: String,
+    pub opter_name: Option<String>,
+    pub inf_time: DateTime,
+    pub fixmedins_code: String,
+    pub fixmedins_name: Option<String>,
+    pub sign_no: Option<String>,
+    pub input: Value,
+}
+
+fn field(m: &Map<String, Value>, f: &str) -> Result<Option<String>> {
+    match m.get(f) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(biz(format!("{f}: must be a string"))),
+    }
+}
+
+fn required(m: &Map<String, Value>, f: &str, max: usize) -> Result<String> {
+    let v = field(m, f)?.ok_or_else(|| biz(format!("{f}: required")))?;
+    if v.chars().count() > max {
+        return Err(biz(format!("{f}: at most {max} characters")));
+    }
+    Ok(v)
+}
+
+impl Envelope {
+    /// Parses the envelope. Extra keys are ignored (regions add their own); the input may be an
+    /// object or a JSON string holding one (some HIS double-encode it).
+    pub fn parse(body: &[u8]) -> Result<Envelope> {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|e| biz(format!("request body is not valid JSON: {e}")))?;
+        let Value::Object(m) = v else {
+            return Err(biz("request body must be a JSON object"));
+        };
+        Self::from_map(m)
+    }
+
+    pub fn from_map(mut m: Map<String, Value>) -> Result<Envelope> {
+        let infno = required(&m, "infno", 5)?;
+        let msgid = required(&m, "msgid", 30)?;
+        let mdtrtarea_admvs = required(&m, "mdtrtarea_admvs", 6)?;
+        Admdvs::parse(&mdtrtarea_admvs).map_err(|e| biz(format!("mdtrtarea_admvs: {e}")))?;
+        let insuplc_admdvs = field(&m, "insuplc_admdvs")?;
+        if let Some(a) = &insuplc_admdvs {
+            Admdvs::parse(a).map_err(|e| biz(format!("insuplc_admdvs: {e}")))?;
+        }
+        let fixmedins_code = required(&m, "fixmedins_code", 30)?;
+        FixmedinsCode::parse(&fixmedins_code).map_err(|e| biz(format!("fixmedins_code: {e}")))?;
+        let inf_time_s = required(&m, "inf_time", 19)?;
+        let inf_time = DateTime::parse(&inf_time_s)
+            .map_err(|e| biz(format!("inf_time: {inf_time_s:?}: {e}")))?;
+        let opter_type = required(&m, "opter_type", 3)?;
+        if !["1", "2", "3"].contains(&opter_type.as_str()) {
+            return Err(biz(format!(
+                "opter_type: {opter_type:?} is not one of 1 (operator), 2 (kiosk), 3 (mobile)"
+            )));
+        }
+        let input = match m.remove("input") {
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(Value::String(s)) if s.trim().is_empty() => Value::Object(Map::new()),
+            Some(Value::String(s)) => serde_json::from_str(&s)
+                .map_err(|e| biz(format!("input: a string that is not JSON: {e}")))?,
+            Some(o @ Value::Object(_)) => o,
+            Some(_) => return Err(biz("input: must be an object")),
+        };
+        Ok(Envelope {
+            infno,
+            msgid,
+            mdtrtarea_admvs,
+            insuplc_admdvs,
+            recer_sys_code: field(&m, "recer_sys_code")?,
+            infver: field(&m, "infver")?,
+            opter_type,
+            opter: required(&m, "opter", 30)?,
+            opter_name: field(&m, "opter_name")?,
+            inf_time,
+            fixmedins_code,
+            fixmedins_name: field(&m, "fixmedins_name")?,
+            sign_no: field(&m, "sign_no")?,
+            input,
+        })
+    }
+}
+
+static SERIAL: AtomicU64 = AtomicU64::new(0);
+
+/// Receiver message id: receiver division (6) + time (14) + serial (10).
+pub fn inf_refmsgid(admdvs: &str, now: DateTime) -> String {
+    let serial = SERIAL.fetch_add(1, Ordering::Relaxed) % 10_000_000_000;
+    format!("{admdvs:0>6}{}{serial:010}", now.compact())
+}
+
+/// yyyyMMddHHmmssSSS
+pub fn stamp_ms(now: DateTime, ms: u32) -> String {
+    format!("{}{ms:03}", now.compact())
+}
+
+pub struct Answer {
+    pub refmsg_time: String,
+    pub respond_time: String,
+    pub inf_refmsgid: String,
+}
+
+pub fn response(a: &Answer, result: &std::result::Result<Value, GatewayError>) -> Value {
+    let (infcode, err_msg, output) = match result {
+        Ok(out) => (0, Value::Null, out.clone()),
+        Err(e) => (
+            e.infcode(),
+            Value::String(e.to_string()),
+            Value::Object(Map::new()),
+        ),
+    };
+    json!({
+        "infcode": infcode,
+        "inf_refmsgid": a.inf_refmsgid,
+        "refmsg_time": a.refmsg_time,
+        "respond_time": a.respond_time,
+        "err_msg": err_msg,
+        "warn_msg": Value::Null,
+        "cainfo": Value::Null,
+        "signtype": Value::Null,
+        "output": output,
+    })
+}

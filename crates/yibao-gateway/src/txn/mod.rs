@@ -1,0 +1,260 @@
+//! Transactions by infno. State-changing transactions run in one database transaction together
+//! with their msgid record, so a retry with the same msgid returns the first answer and changes
+//! nothing, and a failure leaves nothing written.
+
+mod catalog;
+mod fees;
+mod person;
+mod query;
+mod reconcile;
+mod reverse;
+mod settle;
+mod sign;
+mod visit;
+
+use crate::envelope::Envelope;
+use crate::error::{biz, GatewayError, Result};
+use serde_json::Value;
+use yibao_domain::registry::Institution;
+use yibao_domain::DateTime;
+use yibao_store::settlement::{self as st, MsgRecord};
+use yibao_store::{registry, Store, Tx};
+
+pub struct Ctx<'a> {
+    pub store: &'a Store,
+    pub env: &'a Envelope,
+    pub now: DateTime,
+}
+
+impl Ctx<'_> {
+    pub fn new_id(&self) -> String {
+        self.store.ids().next().to_string()
+    }
+}
+
+/// What a state-changing transaction answers, plus what the msgid log indexes.
+pub struct Done {
+    pub output: Value,
+    pub psn_no: Option<String>,
+    pub ref_id: Option<String>,
+}
+
+type WriteFn = fn(&Ctx, &mut dyn Tx) -> Result<Done>;
+type ReadFn = fn(&Ctx, &mut dyn Tx) -> Result<Value>;
+
+enum Handler {
+    Write(WriteFn),
+    Read(ReadFn),
+}
+
+fn handler(infno: &str) -> Option<Handler> {
+    use Handler::{Read as R, Write as W};
+    Some(match infno {
+        "9001" => W(sign::sign_in),
+        "9002" => W(sign::sign_out),
+        "9101" => W(reconcile::upload_file),
+        "9102" => R(reconcile::download_file),
+        "1101" => R(person::info),
+        "1201" => R(query::institutions),
+        "2001" => R(person::benefit_check),
+        "1312" => R(catalog::hilist),
+        "1316" => R(catalog::medlist_map),
+        "1317" => R(catalog::medins_map),
+        "1318" => R(catalog::price_caps),
+        "1319" => R(catalog::selfpay_props),
+        "2201" => W(visit::register),
+        "2202" => W(visit::cancel_register),
+        "2203" | "2203A" => W(visit::outpatient_info),
+        "2204" => W(fees::upload_outpatient),
+        "2205" => W(fees::cancel_outpatient),
+        "2206" | "2206A" => R(settle::presettle_outpatient),
+        "2207" | "2207A" => W(settle::settle_outpatient),
+        "2208" => W(settle::reverse_outpatient),
+        "2401" => W(visit::admit),
+        "2402" => W(visit::discharge),
+        "2403" => W(visit::change_admission),
+        "2404" => W(visit::cancel_admission),
+        "2405" => W(visit::cancel_discharge),
+        "2301" => W(fees::upload_inpatient),
+        "2302" => W(fees::cancel_inpatient),
+        "2303" => R(settle::presettle_inpatient),
+        "2304" => W(settle::settle_inpatient),
+        "2305" => W(settle::reverse_inpatient),
+        "2101" => R(settle::presettle_pharmacy),
+        "2102" => W(settle::settle_pharmacy),
+        "2103" => W(settle::reverse_pharmacy),
+        "2601" => W(reverse::by_msgid),
+        "5201" => R(query::visits),
+        "5203" => R(query::settlements),
+        "5206" => R(query::cumulative),
+        "3201" => R(reconcile::total),
+        "3202" => W(reconcile::detail),
+        _ => return None,
+    })
+}
+
+/// Every infno this gateway answers, for the docs and the `/fsi/api` index.
+pub const INFNOS: &[&str] = &[
+    "9001", "9002", "9101", "9102", "1101", "1201", "2001", "1312", "1316", "1317", "1318", "1319",
+    "2201", "2202", "2203", "2203A", "2204", "2205", "2206", "2206A", "2207", "2207A", "2208",
+    "2401", "2402", "2403", "2404", "2405", "2301", "2302", "2303", "2304", "2305", "2101", "2102",
+    "2103", "2601", "5201", "5203", "5206", "3201", "3202",
+];
+
+pub fn dispatch(ctx: &Ctx) -> Result<Value> {
+    let Some(h) = handler(&ctx.env.infno) else {
+        return Err(biz(format!(
+            "infno {}: not a transaction this platform offers",
+            ctx.env.infno
+        )));
+    };
+    match h {
+        Handler::Read(f) => ctx.store.read(|tx| {
+            caller(ctx, tx)?;
+            f(ctx, tx)
+        }),
+        Handler::Write(f) => write(ctx, f),
+    }
+}
+
+fn write(ctx: &Ctx, f: WriteFn) -> Result<Value> {
+    let env = ctx.env;
+    let digest = digest(&env.infno, &env.input);
+    ctx.store.write(|tx| {
+        if let Some(prev) = st::msg_get(tx, &env.msgid)? {
+            return replay(env, &digest, prev);
+        }
+        caller(ctx, tx)?;
+        let done = f(ctx, tx)?;
+        st::msg_put(
+            tx,
+            &MsgRecord {
+                msgid: env.msgid.clone(),
+                fixmedins_code: env.fixmedins_code.clone(),
+                infno: env.infno.clone(),
+                req_digest: digest.clone(),
+                psn_no: done.psn_no,
+                ref_id: done.ref_id,
+                response: done.output.to_string(),
+                created: ctx.now.0,
+                reversed: false,
+            },
+        )?;
+        Ok(done.output)
+    })
+}
+
+/// A msgid seen before: the same request gets the first answer again; anything else is refused.
+fn replay(env: &Envelope, digest: &str, prev: MsgRecord) -> Result<Value> {
+    if prev.req_digest == reverse::VOID_DIGEST {
+        return Err(biz(format!("msgid {} was reversed (2601) before it arrived; send the request again with a new msgid", env.msgid)));
+    }
+    if prev.fixmedins_code != env.fixmedins_code
+        || prev.infno != env.infno
+        || prev.req_digest != digest
+    {
+        return Err(biz(format!(
+            "msgid {} was already used by another request (infno {}); every request needs a new msgid",
+            env.msgid, prev.infno
+        )));
+    }
+    serde_json::from_str(&prev.response)
+        .map_err(|e| GatewayError::System(format!("stored answer of {}: {e}", env.msgid)))
+}
+
+/// The caller must be a designated institution with an agreement in force, and a given sign_no
+/// must be one of its open sign-ins.
+fn caller(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Institution> {
+    let env = ctx.env;
+    let inst = registry::institution(tx, &env.fixmedins_code)?.ok_or_else(|| {
+        biz(format!(
+            "fixmedins_code {} is not a designated institution",
+            env.fixmedins_code
+        ))
+    })?;
+    if !inst.agreement_on(ctx.now.date()) {
+        return Err(biz(format!(
+            "the service agreement of {} is not in force on {}",
+            inst.fixmedins_code,
+            ctx.now.date()
+        )));
+    }
+    if let Some(sign_no) = env.sign_no.as_deref().filter(|_| env.infno != "9001") {
+        if !st::sign_in_open(tx, sign_no, &env.fixmedins_code)? {
+            return Err(biz(format!(
+                "sign_no {sign_no} is not an open sign-in of {}; sign in with 9001",
+                env.fixmedins_code
+            )));
+        }
+    }
+    Ok(inst)
+}
+
+/// FNV-1a over the infno and the input's JSON text: equal requests, equal digests.
+fn digest(infno: &str, input: &Value) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in infno
+        .bytes()
+        .chain([0u8])
+        .chain(input.to_string().into_bytes())
+    {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn done(output: Value, psn_no: Option<&str>, ref_id: Option<&str>) -> Done {
+    Done {
+        output,
+        psn_no: psn_no.map(str::to_owned),
+        ref_id: ref_id.map(str::to_owned),
+    }
+}
+
+/// The visit, which must belong to the calling institution (and, if given, to `psn_no`).
+fn own_visit(
+    ctx: &Ctx,
+    tx: &mut dyn Tx,
+    mdtrt_id: &str,
+    psn_no: Option<&str>,
+    lock: bool,
+) -> Result<st::Visit> {
+    let v = st::visit(tx, mdtrt_id, lock)?
+        .ok_or_else(|| biz(format!("mdtrt_id {mdtrt_id}: no such visit")))?;
+    if v.fixmedins_code != ctx.env.fixmedins_code {
+        return Err(biz(format!(
+            "mdtrt_id {mdtrt_id} belongs to another institution"
+        )));
+    }
+    if let Some(p) = psn_no {
+        if p != v.psn_no {
+            return Err(biz(format!(
+                "mdtrt_id {mdtrt_id} is not a visit of psn_no {p}"
+            )));
+        }
+    }
+    Ok(v)
+}
+
+fn event(
+    ctx: &Ctx,
+    tx: &mut dyn Tx,
+    admdvs: &str,
+    event_type: &str,
+    aggregate_id: &str,
+    payload: Value,
+) -> Result<()> {
+    st::append_event(
+        tx,
+        &st::Event {
+            seq: ctx.store.ids().next(),
+            admdvs: admdvs.to_owned(),
+            event_type: event_type.to_owned(),
+            aggregate_id: aggregate_id.to_owned(),
+            payload: payload.to_string(),
+            created: ctx.now.0,
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! `yibao`: one binary for the platform. `serve` answers the national institution interface;
+//! `seed`, `import`, `export` and `policy` fill and read the store; `calc` settles a case file
+//! without any store.
+
+mod policies;
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+use yibao_store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "yibao",
+    version,
+    about = "National healthcare-security platform: identify, enrol and settle in real time"
+)]
+struct Cli {
+    /// Store: a SQLite file (`sqlite://data/yibao.db`, or a plain path) or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "YIBAO_DB",
+        default_value = "sqlite://data/yibao.db",
+        global = true
+    )]
+    db: String,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the national institution interface over HTTP.
+    Serve {
+        #[arg(long, env = "YIBAO_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Seed the demo world and its policies first if the store is empty.
+        #[arg(long)]
+        demo: bool,
+        /// Persons in the demo world (with --demo).
+        #[arg(long, default_value_t = 100_000)]
+        persons: usize,
+    },
+    /// Create the deterministic demo world (regions, institutions, catalog, persons, policies).
+    Seed {
+        #[arg(long)]
+        demo: bool,
+        #[arg(long, default_value_t = 100_000)]
+        persons: usize,
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+    },
+    /// Load policy documents (files or directories of *.json) into the store.
+    Policy { paths: Vec<PathBuf> },
+    /// Settle a case file (docs/calc-format.md) and print the settlement and its trace.
+    Calc { case: PathBuf },
+}
+
+fn main() -> ExitCode {
+    init_logs();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("YIBAO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+type Res = Result<(), String>;
+
+fn run(cli: Cli) -> Res {
+    match cli.cmd {
+        Cmd::Calc { case } => calc(&case),
+        Cmd::Serve {
+            listen,
+            demo,
+            persons,
+        } => {
+            let store = open_store(&cli.db)?;
+            if demo {
+                seed_if_empty(&store, persons)?;
+            }
+            serve(store, &listen)
+        }
+        Cmd::Seed {
+            demo,
+            persons,
+            seed,
+        } => {
+            if !demo {
+                return Err("only the demo world can be seeded: pass --demo".into());
+            }
+            seed_demo(&open_store(&cli.db)?, persons, seed)
+        }
+        Cmd::Policy { paths } => load_policies(&open_store(&cli.db)?, &paths),
+    }
+}
+
+/// Opens the store the URL names, creating and migrating it if needed.
+pub fn open_store(url: &str) -> Result<Store, String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pg = yibao_store_postgres::PgBackend::open(url).map_err(|e| format!("{url}: {e}"))?;
+        return Ok(Store::new(Arc::new(pg)));
+    }
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    let path = path.split('?').next().unwrap_or(path);
+    let lite = yibao_store_sqlite::SqliteBackend::open(path).map_err(|e| format!("{path}: {e}"))?;
+    Ok(Store::new(Arc::new(lite)))
+}
+
+fn serve(store: Store, listen: &str) -> Res {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listen on {listen}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(%addr, "yibao serving the national interface at POST /fsi/api/rsfComIfsService/callService");
+        yibao_gateway::serve(yibao_gateway::App { store }, listener).await.map_err(|e| e.to_string())
+    })
+}
+
+fn seed_if_empty(store: &Store, persons: usize) -> Res {
+    let n = store
+        .read(|tx| yibao_store::registry::count_persons(tx))
+        .map_err(|e| e.to_string())?;
+    if n > 0 {
+        tracing::info!(persons = n, "store already holds data; not seeding");
+        return Ok(());
+    }
+    seed_demo(store, persons, 2024)
+}
+
+fn seed_demo(store: &Store, persons: usize, seed: u64) -> Res {
+    let started = Instant::now();
+    let opts = yibao_seed::SeedOptions {
+        persons,
+        seed,
+        ..Default::default()
+    };
+    let report = yibao_seed::seed_demo(store, &opts).map_err(|e| e.to_string())?;
+    let loaded = policies::load_builtin(store, &report.policy_targets)?;
+    eprintln!(
+        "seeded {} regions, {} institutions, {} catalog items, {} persons, {} enrollments, {} account entries, {loaded} policies in {:.1} s",
+        report.regions,
+        report.institutions,
+        report.catalog_items,
+        report.persons,
+        report.enrollments,
+        report.account_entries,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn load_policies(store: &Store, paths: &[PathBuf]) -> Res {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    for f in &files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let p = policies::parse(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+        policies::put(store, &p).map_err(|e| format!("{}: {e}", f.display()))?;
+        eprintln!(
+            "loaded {} ({} {} from {})",
+            f.display(),
+            p.admdvs,
+            p.insutype,
+            p.begndate
+        );
+    }
+    Ok(())
+}
+
+fn calc(case_path: &Path) -> Res {
+    let text =
+        std::fs::read_to_string(case_path).map_err(|e| format!("{}: {e}", case_path.display()))?;
+    let case: yibao_domain::case::Case =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", case_path.display()))?;
+    let policy = match &case.policy {
+        serde_json::Value::String(rel) => {
+            let p = case_path.parent().unwrap_or(Path::new(".")).join(rel);
+            let t = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            policies::parse(&t).map_err(|e| format!("{}: {e}", p.display()))?
+        }
+        inline => policies::parse(&inline.to_string())
+            .map_err(|e| format!("{}: policy: {e}", case_path.display()))?,
+    };
+    let r = yibao_domain::case::run(&case, &policy).map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
