@@ -1,15 +1,11 @@
 //! The calculator's case format (docs/calc-format.md): a policy, a person's state and a bill,
 //! settled without any store. Analysts use it to see what a parameter change does.
 
-use crate::catalog::{
-    classify, CatalogItem, FeeLine, ItemRules, LineContext, LineSplit, NATIONAL_ADMDVS,
-};
+use crate::catalog::{classify, CatalogItem, FeeLine, ItemRules, LineContext, LineSplit, NATIONAL_ADMDVS};
 use crate::dict::{ChrgitmLv, PsnCategory, VisitClass};
 use crate::money::{Fen, Qty, Ratio, UnitPrice};
 use crate::policy::Policy;
-use crate::settle::{
-    self, AccountFacts, Outcome, PersonFacts, RemoteType, SettleError, SettleInput, VisitFacts,
-};
+use crate::settle::{self, AccountFacts, Outcome, PersonFacts, RemoteType, SettleError, SettleInput, VisitFacts};
 use crate::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -136,12 +132,7 @@ pub fn run(case: &Case, policy: &Policy) -> Result<CaseResult, CaseError> {
         insutype: &policy.insutype,
         visit_class: class,
     };
-    let lines = case
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| split_line(i, l, &ctx))
-        .collect::<Result<Vec<_>, _>>()?;
+    let lines = case.lines.iter().enumerate().map(|(i, l)| split_line(i, l, &ctx)).collect::<Result<Vec<_>, _>>()?;
     let mut insutypes = case.person.insutypes.clone();
     if insutypes.is_empty() {
         insutypes.push(policy.insutype.clone());
@@ -162,20 +153,10 @@ pub fn run(case: &Case, policy: &Policy) -> Result<CaseResult, CaseError> {
         prior_inscp: case.visit.prior_inscp,
         first_segment: case.visit.prior_inscp.is_zero(),
     };
-    let input = SettleInput {
-        policy,
-        person: &person,
-        visit: &visit,
-        ytd: &case.ytd,
-        lines: &lines,
-        account: &case.account,
-    };
+    let input =
+        SettleInput { policy, person: &person, visit: &visit, ytd: &case.ytd, lines: &lines, account: &case.account };
     let outcome = settle::settle(&input)?;
-    Ok(CaseResult {
-        policy: policy.ver.clone(),
-        lines,
-        outcome,
-    })
+    Ok(CaseResult { policy: policy.ver.clone(), lines, outcome })
 }
 
 fn split_line(i: usize, l: &CaseLine, ctx: &LineContext) -> Result<LineSplit, CaseError> {
@@ -198,12 +179,7 @@ fn split_line(i: usize, l: &CaseLine, ctx: &LineContext) -> Result<LineSplit, Ca
         rules: it.rules.clone(),
         ver: String::new(),
     });
-    let fee = FeeLine {
-        amount: l.amount,
-        cnt,
-        pric,
-        hosp_appr_flag: l.hosp_appr_flag.clone(),
-    };
+    let fee = FeeLine { amount: l.amount, cnt, pric, hosp_appr_flag: l.hosp_appr_flag.clone() };
     Ok(classify(item.as_ref(), &fee, ctx))
 }
 
@@ -225,12 +201,12 @@ mod tests {
         .unwrap();
         let r = run(&case, &policy).unwrap();
         let o = &r.outcome;
-        assert_eq!(
-            (o.overlmt_selfpay, o.preselfpay_amt, o.fulamt_ownpay_amt),
-            (Fen(1000), Fen(1100), Fen(5000))
-        );
+        assert_eq!((o.overlmt_selfpay, o.preselfpay_amt, o.fulamt_ownpay_amt), (Fen(1000), Fen(1100), Fen(5000)));
         // in scope 20,000 + 99 = 20,099; (20,099 − 1,300) × 85% = 15,979.15
         assert_eq!(o.hifp_pay, Fen(1_597_915));
-        assert!(serde_json::from_str::<Case>(r#"{"policy":{},"person":{"psn_type":"1101","colour":1},"visit":{"med_type":"21","grade":3},"lines":[]}"#).is_err());
+        assert!(serde_json::from_str::<Case>(
+            r#"{"policy":{},"person":{"psn_type":"1101","colour":1},"visit":{"med_type":"21","grade":3},"lines":[]}"#
+        )
+        .is_err());
     }
 }

@@ -79,10 +79,7 @@ impl CatalogItem {
     /// The self-pay ratio for a person type.
     pub fn selfpay_for(&self, psn_type: &str) -> Ratio {
         let r = &self.rules.selfpay_by_psn_type;
-        r.get(psn_type)
-            .or_else(|| psn_type.get(..2).and_then(|c| r.get(c)))
-            .copied()
-            .unwrap_or(self.selfpay_prop)
+        r.get(psn_type).or_else(|| psn_type.get(..2).and_then(|c| r.get(c))).copied().unwrap_or(self.selfpay_prop)
     }
 }
 
@@ -130,23 +127,11 @@ impl LineSplit {
 /// Classifies one line. `item` is the catalog row in force at the treatment place, if any.
 pub fn classify(item: Option<&CatalogItem>, line: &FeeLine, ctx: &LineContext) -> LineSplit {
     let Some(item) = item else {
-        return self_paid(
-            line.amount,
-            ChrgitmLv::C,
-            None,
-            false,
-            "not in the catalog (目录外)",
-        );
+        return self_paid(line.amount, ChrgitmLv::C, None, false, "not in the catalog (目录外)");
     };
     let lmt = item.lmt_used_flag();
     if item.chrgitm_lv == ChrgitmLv::C {
-        return self_paid(
-            line.amount,
-            ChrgitmLv::C,
-            item.pric_uplmt,
-            lmt,
-            "class C (丙类)",
-        );
+        return self_paid(line.amount, ChrgitmLv::C, item.pric_uplmt, lmt, "class C (丙类)");
     }
     if let Some(why) = restriction_failure(item, line, ctx) {
         return self_paid(line.amount, item.chrgitm_lv, item.pric_uplmt, lmt, &why);
@@ -177,13 +162,7 @@ pub fn classify(item: Option<&CatalogItem>, line: &FeeLine, ctx: &LineContext) -
     split
 }
 
-fn self_paid(
-    amount: Fen,
-    lv: ChrgitmLv,
-    cap: Option<UnitPrice>,
-    lmt: bool,
-    why: &str,
-) -> LineSplit {
+fn self_paid(amount: Fen, lv: ChrgitmLv, cap: Option<UnitPrice>, lmt: bool, why: &str) -> LineSplit {
     LineSplit {
         chrgitm_lv: lv,
         selfpay_prop: Ratio::ONE,
@@ -204,9 +183,7 @@ fn restriction_failure(item: &CatalogItem, line: &FeeLine, ctx: &LineContext) ->
             return Some(format!("restricted to gender {g} (限性别)"));
         }
     }
-    if r.age_min.is_some_and(|m| ctx.age < m as i32)
-        || r.age_max.is_some_and(|m| ctx.age > m as i32)
-    {
+    if r.age_min.is_some_and(|m| ctx.age < m as i32) || r.age_max.is_some_and(|m| ctx.age > m as i32) {
         return Some(format!(
             "restricted to ages {}..{} (限年龄)",
             r.age_min.map_or(String::new(), |v| v.to_string()),
@@ -214,10 +191,7 @@ fn restriction_failure(item: &CatalogItem, line: &FeeLine, ctx: &LineContext) ->
         ));
     }
     if r.min_grade.is_some_and(|g| ctx.grade < g) {
-        return Some(format!(
-            "restricted to grade {}+ hospitals (限医院等级)",
-            r.min_grade.unwrap_or(0)
-        ));
+        return Some(format!("restricted to grade {}+ hospitals (限医院等级)", r.min_grade.unwrap_or(0)));
     }
     if !r.insutypes.is_empty() && !r.insutypes.iter().any(|t| t == ctx.insutype) {
         return Some("restricted to other insurance types (限险种)".to_owned());
@@ -262,26 +236,14 @@ mod tests {
         }
     }
     fn line(yuan_fen: i64, pric: UnitPrice, cnt: Qty) -> FeeLine {
-        FeeLine {
-            amount: Fen(yuan_fen),
-            cnt,
-            pric,
-            hosp_appr_flag: None,
-        }
+        FeeLine { amount: Fen(yuan_fen), cnt, pric, hosp_appr_flag: None }
     }
 
     #[test]
     fn real_sample_class_b_line() {
         // 2204 sample: 4.52 at 乙类 5% → preselfpay 0.23, inscp 4.29.
-        let s = classify(
-            Some(&item(ChrgitmLv::B, 500, None)),
-            &line(452, UnitPrice(4_520_000), Qty::units(1)),
-            &ctx(),
-        );
-        assert_eq!(
-            (s.preselfpay, s.inscp, s.fulamt_ownpay),
-            (Fen(23), Fen(429), Fen(0))
-        );
+        let s = classify(Some(&item(ChrgitmLv::B, 500, None)), &line(452, UnitPrice(4_520_000), Qty::units(1)), &ctx());
+        assert_eq!((s.preselfpay, s.inscp, s.fulamt_ownpay), (Fen(23), Fen(429), Fen(0)));
     }
 
     #[test]
@@ -292,21 +254,14 @@ mod tests {
             &line(12000, UnitPrice::yuan(120), Qty::units(1)),
             &ctx(),
         );
-        assert_eq!(
-            (s.overlmt, s.preselfpay, s.inscp),
-            (Fen(1000), Fen(1100), Fen(9900))
-        );
+        assert_eq!((s.overlmt, s.preselfpay, s.inscp), (Fen(1000), Fen(1100), Fen(9900)));
     }
 
     #[test]
     fn outside_catalog_and_class_c_are_self_paid() {
         let s = classify(None, &line(500, UnitPrice::yuan(5), Qty::units(1)), &ctx());
         assert_eq!(s.fulamt_ownpay, Fen(500));
-        let s = classify(
-            Some(&item(ChrgitmLv::C, 10000, None)),
-            &line(500, UnitPrice::yuan(5), Qty::units(1)),
-            &ctx(),
-        );
+        let s = classify(Some(&item(ChrgitmLv::C, 10000, None)), &line(500, UnitPrice::yuan(5), Qty::units(1)), &ctx());
         assert_eq!((s.fulamt_ownpay, s.inscp), (Fen(500), Fen(0)));
     }
 
@@ -314,11 +269,7 @@ mod tests {
     fn restrictions_make_a_line_self_paid() {
         let mut it = item(ChrgitmLv::A, 0, None);
         it.rules.gend = Some("2".into());
-        let s = classify(
-            Some(&it),
-            &line(500, UnitPrice::yuan(5), Qty::units(1)),
-            &ctx(),
-        );
+        let s = classify(Some(&it), &line(500, UnitPrice::yuan(5), Qty::units(1)), &ctx());
         assert_eq!(s.fulamt_ownpay, Fen(500));
         assert!(s.memo.unwrap().contains("gender"));
         let mut it = item(ChrgitmLv::A, 0, None);
@@ -335,17 +286,9 @@ mod tests {
         it.rules.selfpay_by_psn_type.insert("12".into(), Ratio(500));
         let mut c = ctx();
         c.psn_type = "1201";
-        let s = classify(
-            Some(&it),
-            &line(1000, UnitPrice::yuan(10), Qty::units(1)),
-            &c,
-        );
+        let s = classify(Some(&it), &line(1000, UnitPrice::yuan(10), Qty::units(1)), &c);
         assert_eq!(s.preselfpay, Fen(50));
-        let r = classify(
-            Some(&it),
-            &line(-1000, UnitPrice::yuan(10), Qty::units(-1)),
-            &c,
-        );
+        let r = classify(Some(&it), &line(-1000, UnitPrice::yuan(10), Qty::units(-1)), &c);
         assert_eq!((r.preselfpay, r.inscp), (Fen(-50), Fen(-950)));
     }
 }

@@ -177,21 +177,12 @@ mod tests {
 
     #[test]
     fn categories_and_classes() {
-        assert_eq!(
-            PsnCategory::from_psn_type("1201"),
-            Some(PsnCategory::Retired)
-        );
-        assert_eq!(
-            PsnCategory::from_psn_type("11"),
-            Some(PsnCategory::InService)
-        );
+        assert_eq!(PsnCategory::from_psn_type("1201"), Some(PsnCategory::Retired));
+        assert_eq!(PsnCategory::from_psn_type("11"), Some(PsnCategory::InService));
         assert_eq!(PsnCategory::from_psn_type("1403"), Some(PsnCategory::Child));
         assert_eq!(PsnCategory::from_psn_type("9"), None);
         assert_eq!(VisitClass::from_med_type("21"), Some(VisitClass::Inpatient));
-        assert_eq!(
-            VisitClass::from_med_type("140104"),
-            Some(VisitClass::Chronic)
-        );
+        assert_eq!(VisitClass::from_med_type("140104"), Some(VisitClass::Chronic));
         assert_eq!(VisitClass::from_med_type("41"), Some(VisitClass::Pharmacy));
         assert_eq!(VisitClass::from_med_type("xx"), None);
         assert_eq!(grade_from_hosp_lv("02"), Some(3));

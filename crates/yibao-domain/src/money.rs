@@ -35,10 +35,7 @@ impl Fen {
     }
     /// `self × ratio`, rounded half away from zero to the fen (四舍五入).
     pub fn mul_ratio(self, r: Ratio) -> Fen {
-        Fen(div_round_half_up(
-            self.0 as i128 * r.0 as i128,
-            Ratio::ONE.0 as i128,
-        ))
+        Fen(div_round_half_up(self.0 as i128 * r.0 as i128, Ratio::ONE.0 as i128))
     }
     /// Parses a yuan amount with at most 2 decimals ("12.3", "-4", "0.05").
     pub fn parse_yuan(s: &str) -> Result<Fen, DecimalError> {
@@ -152,11 +149,7 @@ impl Qty {
     }
     pub fn parse(s: &str) -> Result<Qty, DecimalError> {
         let v = parse_fixed(s, 4)?;
-        i64::try_from(v)
-            .ok()
-            .filter(|v| v.abs() < 10i64.pow(16))
-            .map(Qty)
-            .ok_or(DecimalError::OutOfRange)
+        i64::try_from(v).ok().filter(|v| v.abs() < 10i64.pow(16)).map(Qty).ok_or(DecimalError::OutOfRange)
     }
     pub fn to_decimal_string(self) -> String {
         format_fixed(self.0 as i128, 4)
@@ -177,11 +170,7 @@ impl UnitPrice {
     }
     pub fn parse(s: &str) -> Result<UnitPrice, DecimalError> {
         let v = parse_fixed(s, 6)?;
-        i64::try_from(v)
-            .ok()
-            .filter(|v| v.abs() < 10i64.pow(16))
-            .map(UnitPrice)
-            .ok_or(DecimalError::OutOfRange)
+        i64::try_from(v).ok().filter(|v| v.abs() < 10i64.pow(16)).map(UnitPrice).ok_or(DecimalError::OutOfRange)
     }
     /// price × quantity, rounded half up to the fen.
     pub fn times(self, q: Qty) -> Fen {
@@ -198,9 +187,7 @@ pub fn decimal_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error>
     match serde_json::Value::deserialize(d)? {
         serde_json::Value::Number(n) => Ok(n.to_string()),
         serde_json::Value::String(s) => Ok(s),
-        other => Err(serde::de::Error::custom(format!(
-            "expected a decimal number, found {other}"
-        ))),
+        other => Err(serde::de::Error::custom(format!("expected a decimal number, found {other}"))),
     }
 }
 
@@ -244,11 +231,7 @@ pub enum DecimalError {
 /// Division rounding half away from zero, for a positive divisor.
 pub fn div_round_half_up(n: i128, d: i128) -> i64 {
     debug_assert!(d > 0);
-    let q = if n >= 0 {
-        (n + d / 2) / d
-    } else {
-        -((-n + d / 2) / d)
-    };
+    let q = if n >= 0 { (n + d / 2) / d } else { -((-n + d / 2) / d) };
     q as i64
 }
 
@@ -307,10 +290,7 @@ mod tests {
         assert_eq!(Fen::parse_yuan("9"), Ok(Fen(900)));
         assert_eq!(Fen::parse_yuan("-32.86"), Ok(Fen(-3286)));
         assert_eq!(Fen::parse_yuan("0.10000"), Ok(Fen(10)));
-        assert_eq!(
-            Fen::parse_yuan("0.105"),
-            Err(DecimalError::TooManyDecimals(2))
-        );
+        assert_eq!(Fen::parse_yuan("0.105"), Err(DecimalError::TooManyDecimals(2)));
         assert_eq!(Fen::parse_yuan("1e3"), Err(DecimalError::NotANumber));
         assert_eq!(Fen::parse_yuan(""), Err(DecimalError::NotANumber));
         assert_eq!(Fen::parse_yuan("."), Err(DecimalError::NotANumber));
@@ -331,10 +311,7 @@ mod tests {
     fn price_times_quantity() {
         let p = UnitPrice::parse("3.333333").unwrap();
         assert_eq!(p.times(Qty::parse("3").unwrap()), Fen(1000));
-        assert_eq!(
-            UnitPrice::parse("0.125").unwrap().times(Qty::units(1)),
-            Fen(13)
-        );
+        assert_eq!(UnitPrice::parse("0.125").unwrap().times(Qty::units(1)), Fen(13));
     }
 
     #[test]

@@ -276,28 +276,19 @@ pub enum PolicyError {
     #[error("policy {path}: {msg}")]
     Invalid { path: String, msg: String },
     #[error("policy versions of {admdvs}/{insutype}: {msg}")]
-    Timeline {
-        admdvs: String,
-        insutype: String,
-        msg: String,
-    },
+    Timeline { admdvs: String, insutype: String, msg: String },
 }
 
 fn invalid(path: impl Into<String>, msg: impl Into<String>) -> PolicyError {
-    PolicyError::Invalid {
-        path: path.into(),
-        msg: msg.into(),
-    }
+    PolicyError::Invalid { path: path.into(), msg: msg.into() }
 }
 
 impl Policy {
     /// Parses and validates one policy document.
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
         let de = &mut serde_json::Deserializer::from_str(text);
-        let p: Policy = serde_path_to_error::deserialize(de).map_err(|e| PolicyError::Parse {
-            path: e.path().to_string(),
-            msg: e.inner().to_string(),
-        })?;
+        let p: Policy = serde_path_to_error::deserialize(de)
+            .map_err(|e| PolicyError::Parse { path: e.path().to_string(), msg: e.inner().to_string() })?;
         p.validate()?;
         Ok(p)
     }
@@ -312,18 +303,12 @@ impl Policy {
 
     pub fn validate(&self) -> Result<(), PolicyError> {
         if self.admdvs.len() != 6 || !self.admdvs.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid(
-                "admdvs",
-                format!("{:?} is not a 6-digit division code", self.admdvs),
-            ));
+            return Err(invalid("admdvs", format!("{:?} is not a 6-digit division code", self.admdvs)));
         }
         if !crate::dict::insutype::is_primary(&self.insutype) {
             return Err(invalid(
                 "insutype",
-                format!(
-                    "{:?} is not a primary insurance type (310, 390, 510)",
-                    self.insutype
-                ),
+                format!("{:?} is not a primary insurance type (310, 390, 510)", self.insutype),
             ));
         }
         if self.enddate.is_some_and(|e| e <= self.begndate) {
@@ -371,10 +356,7 @@ impl Policy {
 impl PoolRule {
     fn validate(&self, at: &str) -> Result<(), PolicyError> {
         if self.visit_classes.is_empty() {
-            return Err(invalid(
-                format!("{at}.visit_classes"),
-                "must name at least one visit class",
-            ));
+            return Err(invalid(format!("{at}.visit_classes"), "must name at least one visit class"));
         }
         if self.group.is_empty() || self.group.len() > 20 {
             return Err(invalid(format!("{at}.group"), "must be 1–20 characters"));
@@ -388,20 +370,14 @@ impl PoolRule {
             }
         }
         if self.bands.tables.is_empty() {
-            return Err(invalid(
-                format!("{at}.bands.tables"),
-                "at least one band table is required",
-            ));
+            return Err(invalid(format!("{at}.bands.tables"), "at least one band table is required"));
         }
         for (j, t) in self.bands.tables.iter().enumerate() {
             check_bands(&format!("{at}.bands.tables[{j}].bands"), &t.bands)?;
         }
         for (j, c) in self.annual_caps.iter().enumerate() {
             if c.amount.0 < 0 {
-                return Err(invalid(
-                    format!("{at}.annual_caps[{j}].amount"),
-                    "must not be negative",
-                ));
+                return Err(invalid(format!("{at}.annual_caps[{j}].amount"), "must not be negative"));
             }
         }
         Ok(())
@@ -412,10 +388,7 @@ fn check_fund(path: &str, code: &str) -> Result<(), PolicyError> {
     if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(invalid(
-            path,
-            format!("{code:?} is not a 6-digit fund_pay_type"),
-        ))
+        Err(invalid(path, format!("{code:?} is not a 6-digit fund_pay_type")))
     }
 }
 
@@ -425,18 +398,12 @@ fn check_bands(path: &str, bands: &[Band]) -> Result<(), PolicyError> {
         return Err(invalid(path, "at least one band is required"));
     };
     if last.upto.is_some() {
-        return Err(invalid(
-            format!("{path}[{}].upto", bands.len() - 1),
-            "the last band must be open (no upto)",
-        ));
+        return Err(invalid(format!("{path}[{}].upto", bands.len() - 1), "the last band must be open (no upto)"));
     }
     let mut prev = Fen::ZERO;
     for (k, b) in bands[..bands.len() - 1].iter().enumerate() {
         let Some(upto) = b.upto else {
-            return Err(invalid(
-                format!("{path}[{k}].upto"),
-                "only the last band may be open",
-            ));
+            return Err(invalid(format!("{path}[{k}].upto"), "only the last band may be open"));
         };
         if upto <= prev {
             return Err(invalid(
@@ -456,17 +423,10 @@ pub fn validate_timeline(versions: &[&Policy]) -> Result<(), PolicyError> {
     v.sort_by_key(|p| p.begndate);
     for w in v.windows(2) {
         let (a, b) = (w[0], w[1]);
-        let err = |msg: String| PolicyError::Timeline {
-            admdvs: a.admdvs.clone(),
-            insutype: a.insutype.clone(),
-            msg,
-        };
+        let err = |msg: String| PolicyError::Timeline { admdvs: a.admdvs.clone(), insutype: a.insutype.clone(), msg };
         match a.enddate {
             None => {
-                return Err(err(format!(
-                    "version {} is open-ended but version {} begins {}",
-                    a.ver, b.ver, b.begndate
-                )))
+                return Err(err(format!("version {} is open-ended but version {} begins {}", a.ver, b.ver, b.begndate)))
             }
             Some(e) if e > b.begndate => {
                 return Err(err(format!(
@@ -475,10 +435,7 @@ pub fn validate_timeline(versions: &[&Policy]) -> Result<(), PolicyError> {
                 )))
             }
             Some(e) if e < b.begndate => {
-                return Err(err(format!(
-                    "gap from {e} to {} between versions {} and {}",
-                    b.begndate, a.ver, b.ver
-                )))
+                return Err(err(format!("gap from {e} to {} between versions {} and {}", b.begndate, a.ver, b.ver)))
             }
             _ => {}
         }

@@ -325,9 +325,6 @@ mod tests {
         assert!(i.agreement_on(d("2024-01-01")));
         assert_eq!(medical_assistance_class("MA3"), Some(3));
         assert_eq!(medical_assistance_class("MA5"), None);
-        assert_eq!(
-            EntryKind::parse(EntryKind::MulaidPay.as_str()),
-            Some(EntryKind::MulaidPay)
-        );
+        assert_eq!(EntryKind::parse(EntryKind::MulaidPay.as_str()), Some(EntryKind::MulaidPay));
     }
 }

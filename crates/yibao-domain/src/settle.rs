@@ -168,21 +168,13 @@ pub fn settle(input: &SettleInput) -> Result<Outcome, SettleError> {
     let pool = input
         .policy
         .pool_for(input.visit.visit_class)
-        .ok_or_else(|| SettleError::NoPoolRule {
-            ver: input.policy.ver.clone(),
-            class: input.visit.visit_class,
-        })?;
+        .ok_or_else(|| SettleError::NoPoolRule { ver: input.policy.ver.clone(), class: input.visit.visit_class })?;
     let over_cap = pay_pool(input, pool, &mut out);
     pay_serious(input, over_cap, &mut out);
     pay_civil_servant(input, &mut out);
     pay_assistance(input, &mut out);
-    out.fund_pay_sumamt = out.hifp_pay
-        + out.cvlserv_pay
-        + out.hifes_pay
-        + out.hifmi_pay
-        + out.hifob_pay
-        + out.maf_pay
-        + out.oth_pay;
+    out.fund_pay_sumamt =
+        out.hifp_pay + out.cvlserv_pay + out.hifes_pay + out.hifmi_pay + out.hifob_pay + out.maf_pay + out.oth_pay;
     out.psn_part_amt = out.medfee_sumamt - out.fund_pay_sumamt - out.hosp_part_amt;
     pay_accounts(input, &mut out)?;
     check_identities(&out);
@@ -196,8 +188,7 @@ fn sum_lines(lines: &[LineSplit], out: &mut Outcome) -> Result<(), SettleError> 
         out.preselfpay_amt += l.preselfpay;
         out.inscp_scp_amt += l.inscp;
     }
-    out.medfee_sumamt =
-        out.fulamt_ownpay_amt + out.overlmt_selfpay + out.preselfpay_amt + out.inscp_scp_amt;
+    out.medfee_sumamt = out.fulamt_ownpay_amt + out.overlmt_selfpay + out.preselfpay_amt + out.inscp_scp_amt;
     if out.medfee_sumamt.0 < 0 {
         return Err(SettleError::NegativeTotal(out.medfee_sumamt));
     }
@@ -217,12 +208,7 @@ fn sum_lines(lines: &[LineSplit], out: &mut Outcome) -> Result<(), SettleError> 
 }
 
 fn step(step: &str, param: impl Into<String>, detail: String, amount: Fen) -> TraceStep {
-    TraceStep {
-        step: step.to_owned(),
-        param: param.into(),
-        detail,
-        amount,
-    }
+    TraceStep { step: step.to_owned(), param: param.into(), detail, amount }
 }
 
 fn ytd(input: &SettleInput, code: &str) -> Fen {
@@ -268,26 +254,15 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
         .find(|c| c.matches(v.grade, p.category))
         .map(|c| c.amount.sub_floor(ytd(input, &cum::fund(g))));
     let reduction = remote_reduction(input);
-    let table = pool
-        .bands
-        .tables
-        .iter()
-        .find(|t| t.matches(v.grade, p.category));
+    let table = pool.bands.tables.iter().find(|t| t.matches(v.grade, p.category));
     let walk = match table {
         Some(t) => walk_bands(&t.bands, from, to, reduction, Ratio::ZERO, room),
-        None => BandWalk {
-            paid: Fen::ZERO,
-            over_cap: Fen::ZERO,
-            pieces: vec![],
-        },
+        None => BandWalk { paid: Fen::ZERO, over_cap: Fen::ZERO, pieces: vec![] },
     };
     out.hifp_pay = walk.paid;
     let ratio_base = inscp - out.act_pay_dedc;
     out.pool_prop_selfpay = if ratio_base.0 > 0 {
-        Ratio(
-            crate::money::div_round_half_up(walk.paid.0 as i128 * 10_000, ratio_base.0 as i128)
-                as u32,
-        )
+        Ratio(crate::money::div_round_half_up(walk.paid.0 as i128 * 10_000, ratio_base.0 as i128) as u32)
     } else {
         Ratio::ZERO
     };
@@ -303,14 +278,7 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
         walk.paid,
     ));
     let fund_code = input.policy.pool_fund.clone();
-    push_row(
-        out,
-        &fund_code,
-        inscp,
-        room.unwrap_or(ratio_base),
-        walk.paid,
-        walk.describe(),
-    );
+    push_row(out, &fund_code, inscp, room.unwrap_or(ratio_base), walk.paid, walk.describe());
     add_delta(out, cum::inscp(g), inscp);
     add_delta(out, cum::dedc(g), out.act_pay_dedc);
     add_delta(out, cum::fund(g), walk.paid);
@@ -322,12 +290,7 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
 
 fn deductible_due(input: &SettleInput, pool: &PoolRule) -> Fen {
     let (p, v) = (input.person, input.visit);
-    let Some(row) = pool
-        .deductible
-        .rows
-        .iter()
-        .find(|r| r.matches(v.grade, p.category))
-    else {
+    let Some(row) = pool.deductible.rows.iter().find(|r| r.matches(v.grade, p.category)) else {
         return Fen::ZERO;
     };
     match pool.deductible.scope {
@@ -371,44 +334,17 @@ struct BandWalk {
 
 impl BandWalk {
     fn describe(&self) -> String {
-        let parts: Vec<String> = self
-            .pieces
-            .iter()
-            .map(|(len, r, pay)| format!("{len}×{r}={pay}"))
-            .collect();
-        let over = if self.over_cap.0 > 0 {
-            format!("; {} over the cap", self.over_cap)
-        } else {
-            String::new()
-        };
-        format!(
-            "{}{}",
-            if parts.is_empty() {
-                "nothing".to_owned()
-            } else {
-                parts.join(" + ")
-            },
-            over
-        )
+        let parts: Vec<String> = self.pieces.iter().map(|(len, r, pay)| format!("{len}×{r}={pay}")).collect();
+        let over = if self.over_cap.0 > 0 { format!("; {} over the cap", self.over_cap) } else { String::new() };
+        format!("{}{}", if parts.is_empty() { "nothing".to_owned() } else { parts.join(" + ") }, over)
     }
 }
 
 /// Pays each band's ratio (less `minus`, plus `plus` points) over the part of [from, to) that
 /// falls in it, each piece rounded half up, stopping at `room`. What the cap cut off is
 /// returned as in-scope amount `over_cap`, for the large-amount layer.
-fn walk_bands(
-    bands: &[Band],
-    from: Fen,
-    to: Fen,
-    minus: Ratio,
-    plus: Ratio,
-    room: Option<Fen>,
-) -> BandWalk {
-    let mut w = BandWalk {
-        paid: Fen::ZERO,
-        over_cap: Fen::ZERO,
-        pieces: vec![],
-    };
+fn walk_bands(bands: &[Band], from: Fen, to: Fen, minus: Ratio, plus: Ratio, room: Option<Fen>) -> BandWalk {
+    let mut w = BandWalk { paid: Fen::ZERO, over_cap: Fen::ZERO, pieces: vec![] };
     let mut left = room;
     let mut lo = Fen(i64::MIN);
     for b in bands {
@@ -424,11 +360,8 @@ fn walk_bands(
         if let Some(l) = left.as_mut() {
             if pay > *l {
                 // Only `covered` of this piece fits under the cap; the rest is over it.
-                let covered = if ratio.0 == 0 {
-                    len
-                } else {
-                    Fen((l.0 as i128 * 10_000 / ratio.0 as i128) as i64).min(len)
-                };
+                let covered =
+                    if ratio.0 == 0 { len } else { Fen((l.0 as i128 * 10_000 / ratio.0 as i128) as i64).min(len) };
                 w.over_cap += len - covered;
                 pay = *l;
             }
@@ -455,11 +388,7 @@ fn pay_serious(input: &SettleInput, over_cap: Fen, out: &mut Outcome) {
         SeriousBasis::PersonalBurden => out.inscp_scp_amt - out.hifp_pay,
         SeriousBasis::OverBasicCap => over_cap,
     };
-    let hard = s.hardship.as_ref().filter(|h| {
-        h.idet_types
-            .iter()
-            .any(|t| input.person.idet_types.contains(t))
-    });
+    let hard = s.hardship.as_ref().filter(|h| h.idet_types.iter().any(|t| input.person.idet_types.contains(t)));
     let dedc = hard.map_or(s.deductible, |h| h.deductible);
     let plus = hard.map_or(Ratio::ZERO, |h| h.ratio_plus);
     let room = match (s.annual_cap, hard.is_some_and(|h| h.no_cap)) {
@@ -474,12 +403,7 @@ fn pay_serious(input: &SettleInput, over_cap: Fen, out: &mut Outcome) {
         if hard.is_some() { " (hardship)" } else { "" },
         walk.describe()
     );
-    out.trace.push(step(
-        "serious illness layer",
-        format!("{}:serious", input.policy.ver),
-        info.clone(),
-        walk.paid,
-    ));
+    out.trace.push(step("serious illness layer", format!("{}:serious", input.policy.ver), info.clone(), walk.paid));
     if s.fund.starts_with("390") {
         out.hifmi_pay += walk.paid;
     } else {
@@ -501,36 +425,18 @@ fn pay_civil_servant(input: &SettleInput, out: &mut Outcome) {
     let Some(row) = c.rows.iter().find(|r| r.matches(v.grade, p.category)) else {
         return;
     };
-    let remaining =
-        (out.inscp_scp_amt - out.hifp_pay - out.hifmi_pay - out.hifob_pay).max(Fen::ZERO);
+    let remaining = (out.inscp_scp_amt - out.hifp_pay - out.hifmi_pay - out.hifob_pay).max(Fen::ZERO);
     let dedc_part = out.act_pay_dedc.min(remaining);
     let rest = remaining - dedc_part;
     let mut pay = dedc_part.mul_ratio(row.dedc_ratio) + rest.mul_ratio(row.coins_ratio);
-    let room = c
-        .annual_cap
-        .map(|cap| cap.sub_floor(ytd(input, cum::CIVIL_FUND)));
+    let room = c.annual_cap.map(|cap| cap.sub_floor(ytd(input, cum::CIVIL_FUND)));
     if let Some(r) = room {
         pay = pay.min(r);
     }
-    let info = format!(
-        "deductible part {dedc_part}×{} + remaining {rest}×{} = {pay}",
-        row.dedc_ratio, row.coins_ratio
-    );
-    out.trace.push(step(
-        "civil-servant subsidy",
-        format!("{}:civil_servant", input.policy.ver),
-        info.clone(),
-        pay,
-    ));
+    let info = format!("deductible part {dedc_part}×{} + remaining {rest}×{} = {pay}", row.dedc_ratio, row.coins_ratio);
+    out.trace.push(step("civil-servant subsidy", format!("{}:civil_servant", input.policy.ver), info.clone(), pay));
     out.cvlserv_pay = pay;
-    push_row(
-        out,
-        &c.fund,
-        remaining,
-        room.unwrap_or(remaining),
-        pay,
-        info,
-    );
+    push_row(out, &c.fund, remaining, room.unwrap_or(remaining), pay, info);
     add_delta(out, cum::CIVIL_FUND.to_owned(), pay);
 }
 
@@ -541,43 +447,21 @@ fn pay_assistance(input: &SettleInput, out: &mut Outcome) {
     if !a.visit_classes.contains(&input.visit.visit_class) {
         return;
     }
-    let Some(class) = a
-        .classes
-        .iter()
-        .find(|c| input.person.idet_types.contains(&c.idet_type))
-    else {
+    let Some(class) = a.classes.iter().find(|c| input.person.idet_types.contains(&c.idet_type)) else {
         return;
     };
-    let base = (out.inscp_scp_amt - out.hifp_pay - out.hifmi_pay - out.hifob_pay - out.cvlserv_pay)
-        .max(Fen::ZERO);
+    let base = (out.inscp_scp_amt - out.hifp_pay - out.hifmi_pay - out.hifob_pay - out.cvlserv_pay).max(Fen::ZERO);
     let p0 = ytd(input, cum::ASSIST_BASE);
-    let room = class
-        .annual_cap
-        .map(|cap| cap.sub_floor(ytd(input, cum::ASSIST_FUND)));
-    let bands = [Band {
-        upto: None,
-        ratio: class.ratio,
-    }];
-    let walk = walk_bands(
-        &bands,
-        p0.max(class.deductible),
-        p0 + base,
-        Ratio::ZERO,
-        Ratio::ZERO,
-        room,
-    );
+    let room = class.annual_cap.map(|cap| cap.sub_floor(ytd(input, cum::ASSIST_FUND)));
+    let bands = [Band { upto: None, ratio: class.ratio }];
+    let walk = walk_bands(&bands, p0.max(class.deductible), p0 + base, Ratio::ZERO, Ratio::ZERO, room);
     let info = format!(
         "class {} burden {base}, cumulative before {p0}, deductible {}: {}",
         class.idet_type,
         class.deductible,
         walk.describe()
     );
-    out.trace.push(step(
-        "medical assistance",
-        format!("{}:assistance", input.policy.ver),
-        info.clone(),
-        walk.paid,
-    ));
+    out.trace.push(step("medical assistance", format!("{}:assistance", input.policy.ver), info.clone(), walk.paid));
     out.maf_pay = walk.paid;
     push_row(out, &a.fund, base, room.unwrap_or(base), walk.paid, info);
     add_delta(out, cum::ASSIST_BASE.to_owned(), base);
@@ -657,35 +541,15 @@ pub fn check_identities(o: &Outcome) {
         o.fulamt_ownpay_amt + o.overlmt_selfpay + o.preselfpay_amt + o.inscp_scp_amt,
         "split identity"
     );
-    assert_eq!(
-        o.medfee_sumamt,
-        o.fund_pay_sumamt + o.psn_part_amt + o.hosp_part_amt,
-        "payer identity"
-    );
-    assert_eq!(
-        o.psn_part_amt,
-        o.acct_pay + o.acct_mulaid_pay + o.psn_cash_pay,
-        "personal identity"
-    );
+    assert_eq!(o.medfee_sumamt, o.fund_pay_sumamt + o.psn_part_amt + o.hosp_part_amt, "payer identity");
+    assert_eq!(o.psn_part_amt, o.acct_pay + o.acct_mulaid_pay + o.psn_cash_pay, "personal identity");
     assert_eq!(
         o.fund_pay_sumamt,
-        o.hifp_pay
-            + o.cvlserv_pay
-            + o.hifes_pay
-            + o.hifmi_pay
-            + o.hifob_pay
-            + o.maf_pay
-            + o.oth_pay,
+        o.hifp_pay + o.cvlserv_pay + o.hifes_pay + o.hifmi_pay + o.hifob_pay + o.maf_pay + o.oth_pay,
         "fund identity"
     );
-    assert!(
-        o.hifp_pay.0 >= 0 && o.psn_cash_pay.0 >= 0 && o.acct_pay.0 >= 0,
-        "no negative payer"
-    );
-    assert!(
-        o.fund_pay_sumamt <= o.inscp_scp_amt,
-        "funds pay only within the policy range"
-    );
+    assert!(o.hifp_pay.0 >= 0 && o.psn_cash_pay.0 >= 0 && o.acct_pay.0 >= 0, "no negative payer");
+    assert!(o.fund_pay_sumamt <= o.inscp_scp_amt, "funds pay only within the policy range");
 }
 
 impl Outcome {
@@ -716,23 +580,11 @@ impl Outcome {
             setldetail: self
                 .setldetail
                 .iter()
-                .map(|r| FundRow {
-                    inscp_scp_amt: n(r.inscp_scp_amt),
-                    fund_payamt: n(r.fund_payamt),
-                    ..r.clone()
-                })
+                .map(|r| FundRow { inscp_scp_amt: n(r.inscp_scp_amt), fund_payamt: n(r.fund_payamt), ..r.clone() })
                 .collect(),
             trace: vec![],
-            deltas: self
-                .deltas
-                .iter()
-                .map(|(k, v)| (k.clone(), n(*v)))
-                .collect(),
-            mulaid_pays: self
-                .mulaid_pays
-                .iter()
-                .map(|(k, v)| (k.clone(), n(*v)))
-                .collect(),
+            deltas: self.deltas.iter().map(|(k, v)| (k.clone(), n(*v))).collect(),
+            mulaid_pays: self.mulaid_pays.iter().map(|(k, v)| (k.clone(), n(*v))).collect(),
         }
     }
 }

@@ -7,17 +7,11 @@ use std::collections::BTreeMap;
 use yibao_domain::catalog::LineSplit;
 use yibao_domain::dict::{ChrgitmLv, PsnCategory, VisitClass};
 use yibao_domain::policy::Policy;
-use yibao_domain::settle::{
-    self, AccountFacts, Outcome, PersonFacts, RemoteType, SettleInput, VisitFacts,
-};
+use yibao_domain::settle::{self, AccountFacts, Outcome, PersonFacts, RemoteType, SettleInput, VisitFacts};
 use yibao_domain::{Fen, Ratio};
 
 fn policy(name: &str) -> Policy {
-    let text = std::fs::read_to_string(format!(
-        "{}/../../policies/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let text = std::fs::read_to_string(format!("{}/../../policies/{name}.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
     Policy::from_json(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -63,34 +57,13 @@ fn inpatient(grade: u8, adm_seq: u32) -> VisitFacts {
     }
 }
 
-fn run(
-    p: &Policy,
-    who: &PersonFacts,
-    v: &VisitFacts,
-    ytd: &BTreeMap<String, Fen>,
-    lines: &[LineSplit],
-) -> Outcome {
+fn run(p: &Policy, who: &PersonFacts, v: &VisitFacts, ytd: &BTreeMap<String, Fen>, lines: &[LineSplit]) -> Outcome {
     let account = AccountFacts::default();
-    settle::settle(&SettleInput {
-        policy: p,
-        person: who,
-        visit: v,
-        ytd,
-        lines,
-        account: &account,
-    })
-    .unwrap()
+    settle::settle(&SettleInput { policy: p, person: who, visit: v, ytd, lines, account: &account }).unwrap()
 }
 
 fn fund_for(p: &Policy, who: &PersonFacts, v: &VisitFacts, inscp_yuan: i64) -> Fen {
-    run(
-        p,
-        who,
-        v,
-        &BTreeMap::new(),
-        &[line(Fen::yuan(inscp_yuan), Fen::ZERO)],
-    )
-    .hifp_pay
+    run(p, who, v, &BTreeMap::new(), &[line(Fen::yuan(inscp_yuan), Fen::ZERO)]).hifp_pay
 }
 
 #[test]
@@ -98,31 +71,11 @@ fn we17_to_we21_beijing_employee_inpatient() {
     let bj = policy("beijing-310");
     let ins = person(PsnCategory::InService, &["310"]);
     let ret = person(PsnCategory::Retired, &["310"]);
-    assert_eq!(
-        fund_for(&bj, &ins, &inpatient(3, 1), 20_000),
-        Fen(1_589_500),
-        "WE-17"
-    );
-    assert_eq!(
-        fund_for(&bj, &ins, &inpatient(3, 1), 50_000),
-        Fen(4_289_500),
-        "WE-18"
-    );
-    assert_eq!(
-        fund_for(&bj, &ret, &inpatient(3, 1), 50_000),
-        Fen(4_521_700),
-        "WE-19"
-    );
-    assert_eq!(
-        fund_for(&bj, &ins, &inpatient(3, 2), 20_000),
-        Fen(1_644_750),
-        "WE-20"
-    );
-    assert_eq!(
-        fund_for(&bj, &ins, &inpatient(2, 1), 35_000),
-        Fen(2_956_900),
-        "WE-21"
-    );
+    assert_eq!(fund_for(&bj, &ins, &inpatient(3, 1), 20_000), Fen(1_589_500), "WE-17");
+    assert_eq!(fund_for(&bj, &ins, &inpatient(3, 1), 50_000), Fen(4_289_500), "WE-18");
+    assert_eq!(fund_for(&bj, &ret, &inpatient(3, 1), 50_000), Fen(4_521_700), "WE-19");
+    assert_eq!(fund_for(&bj, &ins, &inpatient(3, 2), 20_000), Fen(1_644_750), "WE-20");
+    assert_eq!(fund_for(&bj, &ins, &inpatient(2, 1), 35_000), Fen(2_956_900), "WE-21");
 }
 
 #[test]
@@ -130,52 +83,22 @@ fn we22_we23_changzhou_resident() {
     let cz = policy("changzhou-390");
     let adult = person(PsnCategory::Adult, &["390"]);
     let child = person(PsnCategory::Child, &["390"]);
-    assert_eq!(
-        fund_for(&cz, &adult, &inpatient(3, 1), 10_000),
-        Fen(690_000),
-        "WE-22"
-    );
-    assert_eq!(
-        fund_for(&cz, &child, &inpatient(3, 1), 10_000),
-        Fen(816_000),
-        "WE-23 student"
-    );
-    assert_eq!(
-        fund_for(&cz, &adult, &inpatient(2, 1), 10_000),
-        Fen(816_000),
-        "WE-23 adult at grade 2"
-    );
+    assert_eq!(fund_for(&cz, &adult, &inpatient(3, 1), 10_000), Fen(690_000), "WE-22");
+    assert_eq!(fund_for(&cz, &child, &inpatient(3, 1), 10_000), Fen(816_000), "WE-23 student");
+    assert_eq!(fund_for(&cz, &adult, &inpatient(2, 1), 10_000), Fen(816_000), "WE-23 adult at grade 2");
 }
 
 #[test]
 fn we24_suzhou_child_and_admission_sequence() {
     let sz = policy("suzhou-390");
     let child = person(PsnCategory::Child, &["390"]);
-    let o = run(
-        &sz,
-        &child,
-        &inpatient(3, 1),
-        &BTreeMap::new(),
-        &[line(Fen::yuan(60_000), Fen::ZERO)],
-    );
+    let o = run(&sz, &child, &inpatient(3, 1), &BTreeMap::new(), &[line(Fen::yuan(60_000), Fen::ZERO)]);
     assert_eq!(o.hifp_pay, Fen(4_560_000), "WE-24");
     assert_eq!(o.act_pay_dedc, Fen::yuan(500));
     // Second admission: deductible 50% of the first; third and later: 100.
-    let o2 = run(
-        &sz,
-        &child,
-        &inpatient(3, 2),
-        &BTreeMap::new(),
-        &[line(Fen::yuan(1_000), Fen::ZERO)],
-    );
+    let o2 = run(&sz, &child, &inpatient(3, 2), &BTreeMap::new(), &[line(Fen::yuan(1_000), Fen::ZERO)]);
     assert_eq!(o2.act_pay_dedc, Fen::yuan(250));
-    let o3 = run(
-        &sz,
-        &child,
-        &inpatient(3, 5),
-        &BTreeMap::new(),
-        &[line(Fen::yuan(1_000), Fen::ZERO)],
-    );
+    let o3 = run(&sz, &child, &inpatient(3, 5), &BTreeMap::new(), &[line(Fen::yuan(1_000), Fen::ZERO)]);
     assert_eq!(o3.act_pay_dedc, Fen::yuan(100));
 }
 
@@ -184,17 +107,9 @@ fn suzhou_bands_are_cumulative_over_the_year() {
     let sz = policy("suzhou-390");
     let child = person(PsnCategory::Child, &["390"]);
     // 39,500 above the deductible already this year: the next 1,000 straddles the 40k limit.
-    let ytd = BTreeMap::from([
-        ("I.inpatient".to_owned(), Fen::yuan(40_000)),
-        ("D.inpatient".to_owned(), Fen::yuan(500)),
-    ]);
-    let o = run(
-        &sz,
-        &child,
-        &inpatient(3, 2),
-        &ytd,
-        &[line(Fen::yuan(1_250), Fen::ZERO)],
-    );
+    let ytd =
+        BTreeMap::from([("I.inpatient".to_owned(), Fen::yuan(40_000)), ("D.inpatient".to_owned(), Fen::yuan(500))]);
+    let o = run(&sz, &child, &inpatient(3, 2), &ytd, &[line(Fen::yuan(1_250), Fen::ZERO)]);
     // deductible 250; 1,000 above it: 500 at 75% + 500 at 80% = 775.
     assert_eq!(o.hifp_pay, Fen::yuan(775));
 }
@@ -203,30 +118,19 @@ fn suzhou_bands_are_cumulative_over_the_year() {
 fn we25_shanghai_employee() {
     let sh = policy("shanghai-310");
     let ins = person(PsnCategory::InService, &["310"]);
-    assert_eq!(
-        fund_for(&sh, &ins, &inpatient(3, 1), 20_000),
-        Fen(1_572_500),
-        "WE-25"
-    );
+    assert_eq!(fund_for(&sh, &ins, &inpatient(3, 1), 20_000), Fen(1_572_500), "WE-25");
 }
 
 /// A policy whose basic pool pays `first` in full and nothing beyond, to isolate the layer.
 fn isolate_serious(mut p: Policy, basic_pays: Fen) -> Policy {
-    let pool = p
-        .pools
-        .iter_mut()
-        .find(|x| x.visit_classes.contains(&VisitClass::Inpatient))
-        .unwrap();
+    let pool = p.pools.iter_mut().find(|x| x.visit_classes.contains(&VisitClass::Inpatient)).unwrap();
     pool.deductible.rows.clear();
     pool.annual_caps.clear();
     pool.bands.tables.truncate(1);
     pool.bands.tables[0].grades.clear();
     pool.bands.tables[0].psn.clear();
-    pool.bands.tables[0].bands = serde_json::from_str(&format!(
-        r#"[{{"upto":"{}","ratio":"1"}},{{"ratio":"0"}}]"#,
-        basic_pays
-    ))
-    .unwrap();
+    pool.bands.tables[0].bands =
+        serde_json::from_str(&format!(r#"[{{"upto":"{}","ratio":"1"}},{{"ratio":"0"}}]"#, basic_pays)).unwrap();
     p
 }
 
@@ -242,10 +146,7 @@ fn we26_jiangxi_resident_serious_illness() {
     assert_eq!(o.hifmi_pay, Fen::yuan(26_975), "WE-26 hardship");
     // Without the 392 enrollment the layer does not pay.
     let none = person(PsnCategory::Adult, &["390"]);
-    assert_eq!(
-        run(&p, &none, &inpatient(3, 1), &BTreeMap::new(), &bill).hifmi_pay,
-        Fen::ZERO
-    );
+    assert_eq!(run(&p, &none, &inpatient(3, 1), &BTreeMap::new(), &bill).hifmi_pay, Fen::ZERO);
 }
 
 #[test]
@@ -258,13 +159,7 @@ fn we01_shandong_serious_illness_official_example() {
     s.hardship = None;
     p.assistance = None;
     let who = person(PsnCategory::Adult, &["390", "392"]);
-    let o = run(
-        &p,
-        &who,
-        &inpatient(3, 1),
-        &BTreeMap::new(),
-        &[line(Fen::yuan(270_000), Fen::yuan(30_000))],
-    );
+    let o = run(&p, &who, &inpatient(3, 1), &BTreeMap::new(), &[line(Fen::yuan(270_000), Fen::yuan(30_000))]);
     assert_eq!(o.medfee_sumamt, Fen::yuan(300_000));
     assert_eq!(o.hifp_pay, Fen::yuan(100_000));
     assert_eq!(o.hifmi_pay, Fen::yuan(87_000), "WE-01: 45,000 + 42,000");
@@ -277,13 +172,7 @@ fn annual_cap_passes_the_rest_to_the_large_amount_layer() {
     let nc = policy("nanchang-310");
     let who = person(PsnCategory::InService, &["310", "330"]);
     let ytd = BTreeMap::from([("F.inpatient".to_owned(), Fen::yuan(95_000))]);
-    let o = run(
-        &nc,
-        &who,
-        &inpatient(3, 2),
-        &ytd,
-        &[line(Fen::yuan(20_800), Fen::ZERO)],
-    );
+    let o = run(&nc, &who, &inpatient(3, 2), &ytd, &[line(Fen::yuan(20_800), Fen::ZERO)]);
     // deductible 800; 20,000 at 85% would be 17,000 but only 5,000 of cap is left.
     assert_eq!(o.hifp_pay, Fen::yuan(5_000));
     // 5,000 / 0.85 = 5,882.35 covered; 14,117.65 over the cap → 90% = 12,705.89.
@@ -312,10 +201,7 @@ fn account_then_family_account_then_cash() {
         own_balance: Fen::yuan(100),
         mulaid: vec![("P-SPOUSE".into(), Fen::yuan(50))],
     };
-    let v = VisitFacts {
-        visit_class: VisitClass::Outpatient,
-        ..inpatient(3, 1)
-    };
+    let v = VisitFacts { visit_class: VisitClass::Outpatient, ..inpatient(3, 1) };
     let lines = [line(Fen::yuan(200), Fen::ZERO)];
     let o = settle::settle(&SettleInput {
         policy: &bj,
@@ -336,34 +222,13 @@ fn account_then_family_account_then_cash() {
 
 #[test]
 fn policy_loader_rejects_bad_documents_with_a_path() {
-    let good = std::fs::read_to_string(format!(
-        "{}/../../policies/suzhou-390.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let good =
+        std::fs::read_to_string(format!("{}/../../policies/suzhou-390.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let cases = [
-        (
-            good.replace("\"ratio\": \"0.75\"", "\"ratio\": \"1.75\""),
-            "pools[0].bands.tables[0].bands[0].ratio",
-        ),
-        (
-            good.replace("\"upto\": \"100000\"", "\"upto\": \"30000\""),
-            "bands overlap",
-        ),
-        (
-            good.replace(
-                "\"group\": \"inpatient\"",
-                "\"group\": \"inpatient\", \"colour\": 1",
-            ),
-            "unknown field `colour`",
-        ),
-        (
-            good.replace(
-                "\"begndate\": \"2024-01-01\"",
-                "\"begndate\": \"2024-02-30\"",
-            ),
-            "begndate",
-        ),
+        (good.replace("\"ratio\": \"0.75\"", "\"ratio\": \"1.75\""), "pools[0].bands.tables[0].bands[0].ratio"),
+        (good.replace("\"upto\": \"100000\"", "\"upto\": \"30000\""), "bands overlap"),
+        (good.replace("\"group\": \"inpatient\"", "\"group\": \"inpatient\", \"colour\": 1"), "unknown field `colour`"),
+        (good.replace("\"begndate\": \"2024-01-01\"", "\"begndate\": \"2024-02-30\""), "begndate"),
         (good.replace("\"390100\"", "\"39010\""), "pool_fund"),
     ];
     for (text, expect) in cases {
@@ -378,49 +243,28 @@ fn policy_versions_must_tile_time() {
     let mut b = a.clone();
     b.begndate = yibao_domain::Date::parse("2025-01-01").unwrap();
     b.ver = "2025".into();
-    let err = yibao_domain::policy::validate_timeline(&[&a, &b])
-        .unwrap_err()
-        .to_string();
+    let err = yibao_domain::policy::validate_timeline(&[&a, &b]).unwrap_err().to_string();
     assert!(err.contains("open-ended"), "{err}");
     let mut a2 = a.clone();
     a2.enddate = Some(yibao_domain::Date::parse("2024-12-01").unwrap());
-    assert!(yibao_domain::policy::validate_timeline(&[&a2, &b])
-        .unwrap_err()
-        .to_string()
-        .contains("gap"));
+    assert!(yibao_domain::policy::validate_timeline(&[&a2, &b]).unwrap_err().to_string().contains("gap"));
     a2.enddate = Some(yibao_domain::Date::parse("2025-01-01").unwrap());
     assert!(yibao_domain::policy::validate_timeline(&[&a2, &b]).is_ok());
 }
 
-fn arb_case() -> impl Strategy<Value = (usize, u8, u32, Vec<(i64, i64, i64, i64)>, i64, i64, bool)>
-{
+fn arb_case() -> impl Strategy<Value = (usize, u8, u32, Vec<(i64, i64, i64, i64)>, i64, i64, bool)> {
     (
         0usize..6,
         0u8..=3,
         1u32..5,
-        prop::collection::vec(
-            (
-                0i64..5_000_000,
-                0i64..100_000,
-                0i64..100_000,
-                0i64..1_000_000,
-            ),
-            1..30,
-        ),
+        prop::collection::vec((0i64..5_000_000, 0i64..100_000, 0i64..100_000, 0i64..1_000_000), 1..30),
         0i64..40_000_000,
         0i64..5_000_000,
         any::<bool>(),
     )
 }
 
-const ALL: [&str; 6] = [
-    "beijing-310",
-    "shanghai-310",
-    "changzhou-390",
-    "suzhou-390",
-    "nanchang-310",
-    "nanchang-390",
-];
+const ALL: [&str; 6] = ["beijing-310", "shanghai-310", "changzhou-390", "suzhou-390", "nanchang-310", "nanchang-390"];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]

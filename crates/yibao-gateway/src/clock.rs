@@ -7,11 +7,6 @@ const OFFSET_SECS: i64 = 8 * 3600;
 
 /// Now as local DateTime and the millisecond part.
 pub fn now() -> (DateTime, u32) {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    (
-        DateTime(d.as_secs() as i64 + OFFSET_SECS),
-        d.subsec_millis(),
-    )
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    (DateTime(d.as_secs() as i64 + OFFSET_SECS), d.subsec_millis())
 }

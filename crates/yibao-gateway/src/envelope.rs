@@ -47,8 +47,7 @@ impl Envelope {
     /// Parses the envelope. Extra keys are ignored (regions add their own); the input may be an
     /// object or a JSON string holding one (some HIS double-encode it).
     pub fn parse(body: &[u8]) -> Result<Envelope> {
-        let v: Value = serde_json::from_slice(body)
-            .map_err(|e| biz(format!("request body is not valid JSON: {e}")))?;
+        let v: Value = serde_json::from_slice(body).map_err(|e| biz(format!("request body is not valid JSON: {e}")))?;
         let Value::Object(m) = v else {
             return Err(biz("request body must be a JSON object"));
         };
@@ -67,19 +66,17 @@ impl Envelope {
         let fixmedins_code = required(&m, "fixmedins_code", 30)?;
         FixmedinsCode::parse(&fixmedins_code).map_err(|e| biz(format!("fixmedins_code: {e}")))?;
         let inf_time_s = required(&m, "inf_time", 19)?;
-        let inf_time = DateTime::parse(&inf_time_s)
-            .map_err(|e| biz(format!("inf_time: {inf_time_s:?}: {e}")))?;
+        let inf_time = DateTime::parse(&inf_time_s).map_err(|e| biz(format!("inf_time: {inf_time_s:?}: {e}")))?;
         let opter_type = required(&m, "opter_type", 3)?;
         if !["1", "2", "3"].contains(&opter_type.as_str()) {
-            return Err(biz(format!(
-                "opter_type: {opter_type:?} is not one of 1 (operator), 2 (kiosk), 3 (mobile)"
-            )));
+            return Err(biz(format!("opter_type: {opter_type:?} is not one of 1 (operator), 2 (kiosk), 3 (mobile)")));
         }
         let input = match m.remove("input") {
             None | Some(Value::Null) => Value::Object(Map::new()),
             Some(Value::String(s)) if s.trim().is_empty() => Value::Object(Map::new()),
-            Some(Value::String(s)) => serde_json::from_str(&s)
-                .map_err(|e| biz(format!("input: a string that is not JSON: {e}")))?,
+            Some(Value::String(s)) => {
+                serde_json::from_str(&s).map_err(|e| biz(format!("input: a string that is not JSON: {e}")))?
+            }
             Some(o @ Value::Object(_)) => o,
             Some(_) => return Err(biz("input: must be an object")),
         };
@@ -124,11 +121,7 @@ pub struct Answer {
 pub fn response(a: &Answer, result: &std::result::Result<Value, GatewayError>) -> Value {
     let (infcode, err_msg, output) = match result {
         Ok(out) => (0, Value::Null, out.clone()),
-        Err(e) => (
-            e.infcode(),
-            Value::String(e.to_string()),
-            Value::Object(Map::new()),
-        ),
+        Err(e) => (e.infcode(), Value::String(e.to_string()), Value::Object(Map::new())),
     };
     json!({
         "infcode": infcode,

@@ -31,17 +31,13 @@ impl<'a> Node<'a> {
         match self.map.get(f) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) if s.len() > TEXT_MAX => Err(biz(format!(
-                "{}: longer than {TEXT_MAX} characters",
-                self.at(f)
-            ))),
+            Some(Value::String(s)) if s.len() > TEXT_MAX => {
+                Err(biz(format!("{}: longer than {TEXT_MAX} characters", self.at(f))))
+            }
             Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(Value::Bool(b)) => Ok(Some(if *b { "1" } else { "0" }.to_owned())),
-            Some(_) => Err(biz(format!(
-                "{}: must be a string or number, not an object or array",
-                self.at(f)
-            ))),
+            Some(_) => Err(biz(format!("{}: must be a string or number, not an object or array", self.at(f)))),
         }
     }
 
@@ -50,8 +46,7 @@ impl<'a> Node<'a> {
     }
 
     pub fn str(&self, f: &str) -> Result<String> {
-        self.text(f)?
-            .ok_or_else(|| biz(format!("{}: required", self.at(f))))
+        self.text(f)?.ok_or_else(|| biz(format!("{}: required", self.at(f))))
     }
 
     /// Required, at most `max` characters (the interface's field length).
@@ -72,24 +67,15 @@ impl<'a> Node<'a> {
     fn check_len(&self, f: &str, s: &str, max: usize) -> Result<()> {
         let n = s.chars().count();
         if n > max {
-            return Err(biz(format!(
-                "{}: {n} characters, at most {max} allowed",
-                self.at(f)
-            )));
+            return Err(biz(format!("{}: {n} characters, at most {max} allowed", self.at(f))));
         }
         Ok(())
     }
 
-    fn decimal<T>(
-        &self,
-        f: &str,
-        parse: fn(&str) -> std::result::Result<T, DecimalError>,
-    ) -> Result<Option<T>> {
+    fn decimal<T>(&self, f: &str, parse: fn(&str) -> std::result::Result<T, DecimalError>) -> Result<Option<T>> {
         match self.text(f)? {
             None => Ok(None),
-            Some(t) => parse(&t)
-                .map(Some)
-                .map_err(|e| biz(format!("{}: {t:?} {e}", self.at(f)))),
+            Some(t) => parse(&t).map(Some).map_err(|e| biz(format!("{}: {t:?} {e}", self.at(f)))),
         }
     }
 
@@ -97,41 +83,31 @@ impl<'a> Node<'a> {
         self.decimal(f, Fen::parse_yuan)
     }
     pub fn fen(&self, f: &str) -> Result<Fen> {
-        self.opt_fen(f)?
-            .ok_or_else(|| biz(format!("{}: required", self.at(f))))
+        self.opt_fen(f)?.ok_or_else(|| biz(format!("{}: required", self.at(f))))
     }
     pub fn qty(&self, f: &str) -> Result<Qty> {
-        self.decimal(f, Qty::parse)?
-            .ok_or_else(|| biz(format!("{}: required", self.at(f))))
+        self.decimal(f, Qty::parse)?.ok_or_else(|| biz(format!("{}: required", self.at(f))))
     }
     pub fn price(&self, f: &str) -> Result<UnitPrice> {
-        self.decimal(f, UnitPrice::parse)?
-            .ok_or_else(|| biz(format!("{}: required", self.at(f))))
+        self.decimal(f, UnitPrice::parse)?.ok_or_else(|| biz(format!("{}: required", self.at(f))))
     }
     pub fn opt_int(&self, f: &str) -> Result<Option<i64>> {
-        self.decimal(f, |s| {
-            parse_fixed(s, 0).and_then(|v| i64::try_from(v).map_err(|_| DecimalError::OutOfRange))
-        })
+        self.decimal(f, |s| parse_fixed(s, 0).and_then(|v| i64::try_from(v).map_err(|_| DecimalError::OutOfRange)))
     }
 
     pub fn opt_time(&self, f: &str) -> Result<Option<DateTime>> {
         match self.text(f)? {
             None => Ok(None),
-            Some(t) => DateTime::parse(&t)
-                .map(Some)
-                .map_err(|e| biz(format!("{}: {t:?}: {e}", self.at(f)))),
+            Some(t) => DateTime::parse(&t).map(Some).map_err(|e| biz(format!("{}: {t:?}: {e}", self.at(f)))),
         }
     }
     pub fn time(&self, f: &str) -> Result<DateTime> {
-        self.opt_time(f)?
-            .ok_or_else(|| biz(format!("{}: required", self.at(f))))
+        self.opt_time(f)?.ok_or_else(|| biz(format!("{}: required", self.at(f))))
     }
     pub fn opt_date(&self, f: &str) -> Result<Option<Date>> {
         match self.text(f)? {
             None => Ok(None),
-            Some(t) => Date::parse(&t)
-                .map(Some)
-                .map_err(|e| biz(format!("{}: {t:?}: {e}", self.at(f)))),
+            Some(t) => Date::parse(&t).map(Some).map_err(|e| biz(format!("{}: {t:?}: {e}", self.at(f)))),
         }
     }
 
@@ -151,11 +127,7 @@ impl<'a> Node<'a> {
         if allowed.contains(&v.as_str()) {
             Ok(v)
         } else {
-            Err(biz(format!(
-                "{}: {v:?} is not one of {}",
-                self.at(f),
-                allowed.join(", ")
-            )))
+            Err(biz(format!("{}: {v:?} is not one of {}", self.at(f), allowed.join(", "))))
         }
     }
 }
@@ -175,15 +147,11 @@ impl Obj {
 /// `input.<name>` as an object (the spec's `data`, `mdtrtinfo`, ...).
 pub fn object(input: &Value, name: &str) -> Result<Obj> {
     match input.get(name) {
-        Some(Value::Object(m)) => Ok(Obj {
-            path: format!("input.{name}"),
-            map: m.clone(),
-        }),
+        Some(Value::Object(m)) => Ok(Obj { path: format!("input.{name}"), map: m.clone() }),
         // Some HIS send a one-element array where an object is specified.
-        Some(Value::Array(a)) if a.len() == 1 && a[0].is_object() => Ok(Obj {
-            path: format!("input.{name}[0]"),
-            map: a[0].as_object().cloned().unwrap_or_default(),
-        }),
+        Some(Value::Array(a)) if a.len() == 1 && a[0].is_object() => {
+            Ok(Obj { path: format!("input.{name}[0]"), map: a[0].as_object().cloned().unwrap_or_default() })
+        }
         Some(_) => Err(biz(format!("input.{name}: must be an object"))),
         None => Err(biz(format!("input.{name}: required"))),
     }
@@ -199,10 +167,7 @@ pub fn rows(input: &Value, name: &str, required: bool) -> Result<Vec<Obj>> {
         Some(_) => return Err(biz(format!("input.{name}: must be an array of objects"))),
     };
     if items.len() > ROWS_MAX {
-        return Err(biz(format!(
-            "input.{name}: {} rows, at most {ROWS_MAX} in one request",
-            items.len()
-        )));
+        return Err(biz(format!("input.{name}: {} rows, at most {ROWS_MAX} in one request", items.len())));
     }
     if required && items.is_empty() {
         return Err(biz(format!("input.{name}: at least one row is required")));
@@ -211,10 +176,7 @@ pub fn rows(input: &Value, name: &str, required: bool) -> Result<Vec<Obj>> {
         .iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Value::Object(m) => Ok(Obj {
-                path: format!("input.{name}[{i}]"),
-                map: m.clone(),
-            }),
+            Value::Object(m) => Ok(Obj { path: format!("input.{name}[{i}]"), map: m.clone() }),
             _ => Err(biz(format!("input.{name}[{i}]: must be an object"))),
         })
         .collect()

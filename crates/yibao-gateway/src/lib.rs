@@ -55,9 +55,7 @@ async fn run(app: App, body: Bytes, path_infno: Option<&'static str>) -> Value {
         Ok(r) => r,
         Err(e) => (
             "000000".to_owned(),
-            Err(GatewayError::System(format!(
-                "the request failed inside the platform: {e}"
-            ))),
+            Err(GatewayError::System(format!("the request failed inside the platform: {e}"))),
             String::new(),
         ),
     };
@@ -82,19 +80,9 @@ pub fn handle(
 ) -> (String, Result<Value, GatewayError>, String) {
     let mut map: Map<String, Value> = match serde_json::from_slice(body) {
         Ok(Value::Object(m)) => m,
-        Ok(_) => {
-            return (
-                "000000".into(),
-                Err(error::biz("request body must be a JSON object")),
-                String::new(),
-            )
-        }
+        Ok(_) => return ("000000".into(), Err(error::biz("request body must be a JSON object")), String::new()),
         Err(e) => {
-            return (
-                "000000".into(),
-                Err(error::biz(format!("request body is not valid JSON: {e}"))),
-                String::new(),
-            )
+            return ("000000".into(), Err(error::biz(format!("request body is not valid JSON: {e}"))), String::new())
         }
     };
     if let Some(infno) = path_infno {
@@ -106,9 +94,7 @@ pub fn handle(
             Some(s) if s != infno && !s.starts_with(infno) => {
                 return (
                     "000000".into(),
-                    Err(error::biz(format!(
-                        "infno {s} was sent to the path of {infno}"
-                    ))),
+                    Err(error::biz(format!("infno {s} was sent to the path of {infno}"))),
                     String::new(),
                 );
             }
@@ -120,31 +106,24 @@ pub fn handle(
         Err(e) => return ("000000".into(), Err(e), String::new()),
     };
     let label = format!("{} {} {}", env.infno, env.msgid, env.fixmedins_code);
-    let ctx = txn::Ctx {
-        store,
-        env: &env,
-        now,
-    };
+    let ctx = txn::Ctx { store, env: &env, now };
     let result = txn::dispatch(&ctx);
     (env.mdtrtarea_admvs.clone(), result, label)
 }
 
 /// Serves until the process is told to stop (Ctrl-C or SIGTERM).
 pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown())
-        .await
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown()).await
 }
 
 async fn shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

@@ -14,10 +14,7 @@ const PATHS: &[(&str, &str)] = &[
     ("catalogqueryservice/queryLmtprcByPage", "1318"),
     ("catalogqueryservice/querySelfpayByPage", "1319"),
     ("outpatientDocInfoService/outpatientRregistration", "2201"),
-    (
-        "outpatientDocInfoService/outpatientRegistrationCancel",
-        "2202",
-    ),
+    ("outpatientDocInfoService/outpatientRegistrationCancel", "2202"),
     ("outpatientDocInfoService/outpatientMdtrtinfoUp", "2203"),
     ("outpatientDocInfoService/outpatientMdtrtinfoUpA", "2203A"),
     ("outpatientDocInfoService/outpatientFeeListUp", "2204"),
@@ -47,10 +44,7 @@ const PATHS: &[(&str, &str)] = &[
 /// The infno bound to a path under `/fsi/api/`, if any.
 pub fn infno_of(rest: &str) -> Option<&'static str> {
     let rest = rest.trim_matches('/');
-    PATHS
-        .iter()
-        .find(|(p, _)| p.eq_ignore_ascii_case(rest))
-        .map(|(_, i)| *i)
+    PATHS.iter().find(|(p, _)| p.eq_ignore_ascii_case(rest)).map(|(_, i)| *i)
 }
 
 #[cfg(test)]

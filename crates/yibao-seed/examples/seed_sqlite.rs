@@ -16,17 +16,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let store = Store::new(Arc::new(SqliteBackend::open(&path)?));
     let started = Instant::now();
-    let report = seed_demo(
-        &store,
-        &SeedOptions {
-            persons,
-            ..SeedOptions::default()
-        },
-    )?;
+    let report = seed_demo(&store, &SeedOptions { persons, ..SeedOptions::default() })?;
     println!("{report:#?}");
-    println!(
-        "seeded {persons} persons into {path} in {:.2?}",
-        started.elapsed()
-    );
+    println!("seeded {persons} persons into {path} in {:.2?}", started.elapsed());
     Ok(())
 }

@@ -33,14 +33,7 @@ enum Rule {
 }
 
 /// (name, ATC-like class, 3-letter abbreviation, class, self-pay ratio in 1/10000, rule)
-type Drug = (
-    &'static str,
-    &'static str,
-    &'static str,
-    ChrgitmLv,
-    u32,
-    Rule,
-);
+type Drug = (&'static str, &'static str, &'static str, ChrgitmLv, u32, Rule);
 
 use ChrgitmLv::{A, B, C};
 
@@ -83,14 +76,7 @@ const WESTERN: &[Drug] = &[
     ("盐酸氨溴索口服溶液", "R05CB", "AXS", B, 1000, Rule::None),
     ("孟鲁司特钠咀嚼片", "R03DC", "MLS", B, 1000, Rule::Child(14)),
     ("硫酸沙丁胺醇吸入气雾剂", "R03AC", "SDA", A, 0, Rule::None),
-    (
-        "吸入用布地奈德混悬液",
-        "R03BA",
-        "BDN",
-        B,
-        1000,
-        Rule::Indication("限儿童或无法使用吸入气雾剂的患者"),
-    ),
+    ("吸入用布地奈德混悬液", "R03BA", "BDN", B, 1000, Rule::Indication("限儿童或无法使用吸入气雾剂的患者")),
     ("氯雷他定片", "R06AX", "LLT", B, 1000, Rule::None),
     ("地塞米松磷酸钠注射液", "H02AB", "DSM", A, 0, Rule::None),
     ("醋酸泼尼松片", "H02AB", "PNS", A, 0, Rule::None),
@@ -104,39 +90,15 @@ const WESTERN: &[Drug] = &[
         "RXB",
         B,
         2000,
-        Rule::IndicationGrade(
-            "限抢救、重症或因肝硬化、癌症引起胸腹水的患者，且白蛋白低于30g/L",
-            2,
-        ),
+        Rule::IndicationGrade("限抢救、重症或因肝硬化、癌症引起胸腹水的患者，且白蛋白低于30g/L", 2),
     ),
-    (
-        "利妥昔单抗注射液",
-        "L01XC",
-        "LTX",
-        B,
-        2000,
-        Rule::IndicationGrade("限CD20阳性的弥漫大B细胞性非霍奇金淋巴瘤", 3),
-    ),
+    ("利妥昔单抗注射液", "L01XC", "LTX", B, 2000, Rule::IndicationGrade("限CD20阳性的弥漫大B细胞性非霍奇金淋巴瘤", 3)),
     ("紫杉醇注射液", "L01CD", "ZSC", B, 1000, Rule::Grade(2)),
-    (
-        "磷酸奥司他韦胶囊",
-        "J05AH",
-        "ASW",
-        B,
-        1000,
-        Rule::Indication("限流感确诊或高度疑似患者"),
-    ),
+    ("磷酸奥司他韦胶囊", "J05AH", "ASW", B, 1000, Rule::Indication("限流感确诊或高度疑似患者")),
     ("阿昔洛韦片", "J05AB", "AXL", A, 0, Rule::None),
     ("氯化钠注射液", "B05XA", "LHN", A, 0, Rule::None),
     ("葡萄糖注射液", "B05BA", "PTT", A, 0, Rule::None),
-    (
-        "阿仑膦酸钠片",
-        "M05BA",
-        "ALL",
-        B,
-        1000,
-        Rule::Indication("限骨质疏松症患者"),
-    ),
+    ("阿仑膦酸钠片", "M05BA", "ALL", B, 1000, Rule::Indication("限骨质疏松症患者")),
     ("艾司唑仑片", "N05CD", "ASZ", A, 0, Rule::None),
     ("盐酸帕罗西汀片", "N06AB", "PLX", B, 500, Rule::None),
     ("奥氮平片", "N05AH", "ADP", B, 500, Rule::None),
@@ -158,14 +120,7 @@ const PATENT: &[Drug] = &[
     ("血塞通软胶囊", "A06BA", "XSC", B, 1000, Rule::Tilted),
     ("通心络胶囊", "A06BA", "TXL", B, 1000, Rule::None),
     ("银杏叶片", "A06BA", "YXY", B, 1000, Rule::None),
-    (
-        "小儿肺热咳喘口服液",
-        "A09AA",
-        "XEF",
-        B,
-        500,
-        Rule::Child(14),
-    ),
+    ("小儿肺热咳喘口服液", "A09AA", "XEF", B, 500, Rule::Child(14)),
     ("妇科千金片", "A11AA", "FKQ", B, 500, Rule::Female),
     ("前列舒通胶囊", "A13AA", "QLS", B, 500, Rule::Male),
     ("云南白药胶囊", "A08AA", "YNB", A, 0, Rule::None),
@@ -220,341 +175,45 @@ const HERBAL: &[(&str, ChrgitmLv)] = &[
 const PREPARATIONS: &[&str] = &["清肺止咳合剂", "复方薄荷脑滴鼻液"];
 
 /// (code, name, med_chrgitm_type, price cap in yuan, class, self-pay ratio, rule)
-type Service = (
-    &'static str,
-    &'static str,
-    &'static str,
-    Option<i64>,
-    ChrgitmLv,
-    u32,
-    Rule,
-);
+type Service = (&'static str, &'static str, &'static str, Option<i64>, ChrgitmLv, u32, Rule);
 
 const SERVICES: &[Service] = &[
-    (
-        "001101000010000",
-        "床位费（普通病房三人间）",
-        "01",
-        Some(30),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "001101000020000",
-        "重症监护病房床位费",
-        "01",
-        Some(200),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "001101000030000",
-        "特需病房床位费",
-        "01",
-        None,
-        C,
-        10000,
-        Rule::None,
-    ),
-    (
-        "001102000010000",
-        "普通门诊诊查费",
-        "02",
-        Some(15),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "001102000020000",
-        "副主任医师门诊诊查费",
-        "02",
-        Some(25),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "001102000030000",
-        "主任医师门诊诊查费",
-        "02",
-        Some(35),
-        B,
-        1000,
-        Rule::None,
-    ),
-    (
-        "001102000040000",
-        "急诊诊查费",
-        "02",
-        Some(20),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "001102000050000",
-        "住院诊查费",
-        "02",
-        Some(20),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "001103000010000",
-        "挂号费",
-        "13",
-        Some(1),
-        C,
-        10000,
-        Rule::None,
-    ),
-    (
-        "001106000010000",
-        "一般诊疗费",
-        "12",
-        Some(10),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "001201000010000",
-        "Ⅰ级护理",
-        "07",
-        Some(30),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "001201000020000",
-        "Ⅱ级护理",
-        "07",
-        Some(20),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "002501000010000",
-        "血常规检查",
-        "04",
-        Some(20),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "002503000010000",
-        "肝功能检测",
-        "04",
-        Some(60),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "002503000020000",
-        "肾功能检测",
-        "04",
-        Some(40),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "002503000030000",
-        "血糖测定",
-        "04",
-        Some(8),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "002503000040000",
-        "糖化血红蛋白测定",
-        "04",
-        Some(60),
-        B,
-        500,
-        Rule::None,
-    ),
-    (
-        "002201000010000",
-        "常规心电图检查",
-        "03",
-        Some(25),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "002203000010000",
-        "胸部X线摄影",
-        "03",
-        Some(60),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "002203000020000",
-        "X线计算机体层（CT）平扫",
-        "03",
-        Some(300),
-        B,
-        1000,
-        Rule::Tilted,
-    ),
-    (
-        "002203000030000",
-        "磁共振（MRI）平扫",
-        "03",
-        Some(600),
-        B,
-        1000,
-        Rule::Grade(2),
-    ),
-    (
-        "002202000010000",
-        "彩色多普勒超声检查",
-        "03",
-        Some(120),
-        B,
-        500,
-        Rule::None,
-    ),
-    (
-        "003102000010000",
-        "静脉输液",
-        "05",
-        Some(10),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "003102000020000",
-        "肌肉注射",
-        "05",
-        Some(3),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "003102000030000",
-        "雾化吸入",
-        "05",
-        Some(10),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "003101000010000",
-        "清创缝合术",
-        "06",
-        Some(150),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "003107020070000",
-        "阑尾切除术",
-        "06",
-        Some(1200),
-        A,
-        0,
-        Rule::Grade(2),
-    ),
-    (
-        "003107030010000",
-        "腹腔镜下胆囊切除术",
-        "06",
-        Some(3500),
-        B,
-        500,
-        Rule::Grade(2),
-    ),
-    (
-        "003112000010000",
-        "白内障超声乳化摘除术",
-        "06",
-        Some(3000),
-        B,
-        500,
-        Rule::Grade(2),
-    ),
-    (
-        "003113000010000",
-        "人工全髋关节置换术",
-        "06",
-        Some(6000),
-        B,
-        1000,
-        Rule::Grade(3),
-    ),
-    (
-        "003108000010000",
-        "经皮冠状动脉支架置入术",
-        "06",
-        Some(8000),
-        B,
-        1000,
-        Rule::Grade(3),
-    ),
-    (
-        "003111000010000",
-        "剖宫产术",
-        "06",
-        Some(2500),
-        A,
-        0,
-        Rule::Female,
-    ),
-    (
-        "003111000020000",
-        "单胎顺产接生",
-        "06",
-        Some(800),
-        A,
-        0,
-        Rule::Female,
-    ),
-    (
-        "003104000010000",
-        "血液透析",
-        "05",
-        Some(400),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "004000000010000",
-        "普通针刺",
-        "05",
-        Some(30),
-        A,
-        0,
-        Rule::None,
-    ),
-    (
-        "004000000020000",
-        "推拿治疗",
-        "05",
-        Some(40),
-        B,
-        1000,
-        Rule::None,
-    ),
+    ("001101000010000", "床位费（普通病房三人间）", "01", Some(30), A, 0, Rule::None),
+    ("001101000020000", "重症监护病房床位费", "01", Some(200), A, 0, Rule::None),
+    ("001101000030000", "特需病房床位费", "01", None, C, 10000, Rule::None),
+    ("001102000010000", "普通门诊诊查费", "02", Some(15), A, 0, Rule::None),
+    ("001102000020000", "副主任医师门诊诊查费", "02", Some(25), A, 0, Rule::None),
+    ("001102000030000", "主任医师门诊诊查费", "02", Some(35), B, 1000, Rule::None),
+    ("001102000040000", "急诊诊查费", "02", Some(20), A, 0, Rule::None),
+    ("001102000050000", "住院诊查费", "02", Some(20), A, 0, Rule::None),
+    ("001103000010000", "挂号费", "13", Some(1), C, 10000, Rule::None),
+    ("001106000010000", "一般诊疗费", "12", Some(10), A, 0, Rule::None),
+    ("001201000010000", "Ⅰ级护理", "07", Some(30), A, 0, Rule::None),
+    ("001201000020000", "Ⅱ级护理", "07", Some(20), A, 0, Rule::None),
+    ("002501000010000", "血常规检查", "04", Some(20), A, 0, Rule::None),
+    ("002503000010000", "肝功能检测", "04", Some(60), A, 0, Rule::None),
+    ("002503000020000", "肾功能检测", "04", Some(40), A, 0, Rule::None),
+    ("002503000030000", "血糖测定", "04", Some(8), A, 0, Rule::None),
+    ("002503000040000", "糖化血红蛋白测定", "04", Some(60), B, 500, Rule::None),
+    ("002201000010000", "常规心电图检查", "03", Some(25), A, 0, Rule::None),
+    ("002203000010000", "胸部X线摄影", "03", Some(60), A, 0, Rule::None),
+    ("002203000020000", "X线计算机体层（CT）平扫", "03", Some(300), B, 1000, Rule::Tilted),
+    ("002203000030000", "磁共振（MRI）平扫", "03", Some(600), B, 1000, Rule::Grade(2)),
+    ("002202000010000", "彩色多普勒超声检查", "03", Some(120), B, 500, Rule::None),
+    ("003102000010000", "静脉输液", "05", Some(10), A, 0, Rule::None),
+    ("003102000020000", "肌肉注射", "05", Some(3), A, 0, Rule::None),
+    ("003102000030000", "雾化吸入", "05", Some(10), A, 0, Rule::None),
+    ("003101000010000", "清创缝合术", "06", Some(150), A, 0, Rule::None),
+    ("003107020070000", "阑尾切除术", "06", Some(1200), A, 0, Rule::Grade(2)),
+    ("003107030010000", "腹腔镜下胆囊切除术", "06", Some(3500), B, 500, Rule::Grade(2)),
+    ("003112000010000", "白内障超声乳化摘除术", "06", Some(3000), B, 500, Rule::Grade(2)),
+    ("003113000010000", "人工全髋关节置换术", "06", Some(6000), B, 1000, Rule::Grade(3)),
+    ("003108000010000", "经皮冠状动脉支架置入术", "06", Some(8000), B, 1000, Rule::Grade(3)),
+    ("003111000010000", "剖宫产术", "06", Some(2500), A, 0, Rule::Female),
+    ("003111000020000", "单胎顺产接生", "06", Some(800), A, 0, Rule::Female),
+    ("003104000010000", "血液透析", "05", Some(400), A, 0, Rule::None),
+    ("004000000010000", "普通针刺", "05", Some(30), A, 0, Rule::None),
+    ("004000000020000", "推拿治疗", "05", Some(40), B, 1000, Rule::None),
 ];
 
 /// (name, price cap in yuan, class, self-pay ratio, rule)
@@ -679,10 +338,8 @@ fn rules(rule: Rule, lv: ChrgitmLv, ratio: u32) -> ItemRules {
             r.min_grade = Some(g);
         }
         Rule::Tilted if lv == B => {
-            r.selfpay_by_psn_type = BTreeMap::from([
-                ("12".to_owned(), Ratio(ratio / 2)),
-                ("14".to_owned(), Ratio::ZERO),
-            ]);
+            r.selfpay_by_psn_type =
+                BTreeMap::from([("12".to_owned(), Ratio(ratio / 2)), ("14".to_owned(), Ratio::ZERO)]);
         }
         Rule::Tilted => {}
     }
@@ -702,10 +359,7 @@ fn item(
 ) -> Result<CatalogItem, SeedError> {
     let code = checked(code)?;
     Ok(CatalogItem {
-        list_type: MedListCode::parse(&code)
-            .map_err(|e| SeedError::code("hilist_code", &code, e))?
-            .list_type()
-            .into(),
+        list_type: MedListCode::parse(&code).map_err(|e| SeedError::code("hilist_code", &code, e))?.list_type().into(),
         hilist_code: code,
         admdvs: admdvs.into(),
         begndate: begin(),
@@ -722,25 +376,13 @@ fn item(
 
 /// 胶囊 A, 片 B, 注射 E, 颗粒 G, liquids L, anything else Z: the dosage-form letter of a code.
 fn form_letter(name: &str) -> char {
-    [
-        ("胶囊", 'A'),
-        ("片", 'B'),
-        ("注射", 'E'),
-        ("颗粒", 'G'),
-        ("液", 'L'),
-        ("剂", 'L'),
-    ]
-    .iter()
-    .find(|(k, _)| name.contains(k))
-    .map_or('Z', |&(_, c)| c)
+    [("胶囊", 'A'), ("片", 'B'), ("注射", 'E'), ("颗粒", 'G'), ("液", 'L'), ("剂", 'L')]
+        .iter()
+        .find(|(k, _)| name.contains(k))
+        .map_or('Z', |&(_, c)| c)
 }
 
-fn drugs(
-    prefix: char,
-    list: &[Drug],
-    specs: u32,
-    chrgitm: &str,
-) -> Result<Vec<CatalogItem>, SeedError> {
+fn drugs(prefix: char, list: &[Drug], specs: u32, chrgitm: &str) -> Result<Vec<CatalogItem>, SeedError> {
     let mut out = Vec::new();
     for (n, &(name, class, abbr, lv, ratio, rule)) in list.iter().enumerate() {
         for spec in 1..=specs {
@@ -752,16 +394,7 @@ fn drugs(
                 spec * 10,
                 1_010_000 + spec * 97 + n as u32
             );
-            out.push(item(
-                code,
-                NATIONAL_ADMDVS,
-                name,
-                chrgitm,
-                lv,
-                ratio,
-                None,
-                rule,
-            )?);
+            out.push(item(code, NATIONAL_ADMDVS, name, chrgitm, lv, ratio, None, rule)?);
         }
     }
     Ok(out)
@@ -780,16 +413,7 @@ fn herbal() -> Result<Vec<CatalogItem>, SeedError> {
                 0
             };
             let code = format!("T00{:07}", 1_700_000 + n * 37);
-            item(
-                code,
-                NATIONAL_ADMDVS,
-                name,
-                "10",
-                lv,
-                ratio,
-                None,
-                Rule::None,
-            )
+            item(code, NATIONAL_ADMDVS, name, "10", lv, ratio, None, Rule::None)
         })
         .collect()
 }
@@ -799,16 +423,7 @@ fn preparations() -> Result<Vec<CatalogItem>, SeedError> {
     for pool in POOLS {
         for (n, name) in PREPARATIONS.iter().enumerate() {
             let code = format!("Y{}{:04}", pool.admdvs, n + 1);
-            out.push(item(
-                code,
-                pool.admdvs,
-                name,
-                "11",
-                B,
-                1000,
-                None,
-                Rule::None,
-            )?);
+            out.push(item(code, pool.admdvs, name, "11", B, 1000, None, Rule::None)?);
         }
     }
     Ok(out)
@@ -818,16 +433,7 @@ fn services() -> Result<Vec<CatalogItem>, SeedError> {
     SERVICES
         .iter()
         .map(|&(code, name, kind, cap, lv, ratio, rule)| {
-            item(
-                code.into(),
-                NATIONAL_ADMDVS,
-                name,
-                kind,
-                lv,
-                ratio,
-                cap,
-                rule,
-            )
+            item(code.into(), NATIONAL_ADMDVS, name, kind, lv, ratio, cap, rule)
         })
         .collect()
 }
@@ -838,27 +444,18 @@ fn consumables() -> Result<Vec<CatalogItem>, SeedError> {
         .enumerate()
         .map(|(n, &(name, cap, lv, ratio, rule))| {
             // C + category (6 digits) + generic name (8) + serial (12): 27 characters.
-            let code = format!(
-                "C{:02}{:04}{:08}{:012}",
-                n % 14 + 1,
-                100 + n * 3,
-                5_113_250 + n,
-                23 + n
-            );
+            let code = format!("C{:02}{:04}{:08}{:012}", n % 14 + 1, 100 + n * 3, 5_113_250 + n, 23 + n);
             item(code, NATIONAL_ADMDVS, name, "08", lv, ratio, cap, rule)
         })
         .collect()
 }
 
 /// Province rows and older versions, so the demo exercises precedence and versioning: every
-/// 7th 乙类 drug has a 江苏 row 5 points lower, and every 10th drug had a 2023 version with a
+/// 7th 乙类 drug has a 江苏 row 5 points lower, and every 10th 乙类 drug had a 2023 version with a
 /// ratio 5 points higher.
 fn variants(national: &[CatalogItem]) -> Vec<CatalogItem> {
     let mut out = Vec::new();
-    let jiangsu = POOLS
-        .iter()
-        .find(|p| p.province == "320000")
-        .map(|p| p.province);
+    let jiangsu = POOLS.iter().find(|p| p.province == "320000").map(|p| p.province);
     for (n, it) in national.iter().enumerate() {
         if let (Some(prov), true) = (jiangsu, it.chrgitm_lv == B && n % 7 == 0) {
             out.push(CatalogItem {
@@ -867,7 +464,7 @@ fn variants(national: &[CatalogItem]) -> Vec<CatalogItem> {
                 ..it.clone()
             });
         }
-        if n % 10 == 0 && it.chrgitm_lv != C && it.list_type == "101" {
+        if n % 10 == 0 && it.chrgitm_lv == B && it.list_type == "101" {
             out.push(CatalogItem {
                 begndate: Date::from_ymd(2023, 1, 1).unwrap_or(Date::MIN),
                 enddate: Some(it.begndate),
@@ -940,12 +537,8 @@ fn uses(inst: &Institution, it: &CatalogItem) -> bool {
 /// Each institution's local codes (`HIS-<n>`) for the current national rows it uses.
 pub fn mappings(insts: &[Institution], items: &[CatalogItem]) -> Vec<MedMapping> {
     // One row per code: province rows repeat a national code, ended rows are old versions.
-    let province_row =
-        |it: &CatalogItem| it.admdvs != NATIONAL_ADMDVS && it.admdvs.ends_with("0000");
-    let current: Vec<&CatalogItem> = items
-        .iter()
-        .filter(|it| it.enddate.is_none() && !province_row(it))
-        .collect();
+    let province_row = |it: &CatalogItem| it.admdvs != NATIONAL_ADMDVS && it.admdvs.ends_with("0000");
+    let current: Vec<&CatalogItem> = items.iter().filter(|it| it.enddate.is_none() && !province_row(it)).collect();
     let mut out = Vec::new();
     for inst in insts {
         let used = current.iter().filter(|it| uses(inst, it));
@@ -972,19 +565,13 @@ mod tests {
     fn codes_are_unique_and_valid() {
         let all = items().unwrap();
         assert!(all.len() >= 300, "{}", all.len());
-        let mut keys: Vec<_> = all
-            .iter()
-            .map(|i| (&i.hilist_code, &i.admdvs, i.begndate))
-            .collect();
+        let mut keys: Vec<_> = all.iter().map(|i| (&i.hilist_code, &i.admdvs, i.begndate)).collect();
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), all.len());
         for kind in ["101", "102", "103", "201", "301"] {
             assert!(all.iter().any(|i| i.list_type == kind), "{kind}");
         }
-        assert_eq!(
-            code_lists().unwrap().len(),
-            DISEASES.len() + OPERATIONS.len() + CHRONIC.len()
-        );
+        assert_eq!(code_lists().unwrap().len(), DISEASES.len() + OPERATIONS.len() + CHRONIC.len());
     }
 }

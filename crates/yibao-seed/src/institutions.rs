@@ -6,9 +6,7 @@ use crate::places::{Pool, POOLS};
 use crate::rng::Rng;
 use crate::SeedError;
 use yibao_domain::codes::{Admdvs, FixmedinsCode, FixmedinsKind, Uscc};
-use yibao_domain::registry::{
-    Employer, Institution, FIXMEDINS_TYPE_HOSPITAL, FIXMEDINS_TYPE_PHARMACY,
-};
+use yibao_domain::registry::{Employer, Institution, FIXMEDINS_TYPE_HOSPITAL, FIXMEDINS_TYPE_PHARMACY};
 use yibao_domain::Date;
 
 /// USCC characters (GB 32100: digits and uppercase letters without I, O, Z, S, V).
@@ -30,19 +28,8 @@ const PHARMACY_BRANDS: &[&str] = &["康民", "仁和堂", "百姓", "益寿"];
 /// How many 三级 hospitals per region are networked for cross-region direct settlement.
 const REMOTE_PER_REGION: usize = 2;
 
-const EMPLOYER_WORDS: &[&str] = &[
-    "恒信", "华泰", "远航", "锦程", "瑞丰", "新元", "宏达", "嘉禾", "东方", "天成",
-];
-const INDUSTRIES: &[&str] = &[
-    "机械制造",
-    "信息技术",
-    "商贸",
-    "建筑工程",
-    "物流",
-    "食品",
-    "电子科技",
-    "纺织",
-];
+const EMPLOYER_WORDS: &[&str] = &["恒信", "华泰", "远航", "锦程", "瑞丰", "新元", "宏达", "嘉禾", "东方", "天成"];
+const INDUSTRIES: &[&str] = &["机械制造", "信息技术", "商贸", "建筑工程", "物流", "食品", "电子科技", "纺织"];
 pub const EMPLOYERS_PER_REGION: usize = 40;
 
 pub fn uscc(rng: &mut Rng, reg_type: &str, admdvs: &str) -> Result<Uscc, SeedError> {
@@ -52,9 +39,7 @@ pub fn uscc(rng: &mut Rng, reg_type: &str, admdvs: &str) -> Result<Uscc, SeedErr
 
 fn fill(pattern: &str, pool: &Pool, n: usize) -> String {
     let district = pool.districts[n % pool.districts.len()].1;
-    pattern
-        .replace("{city}", pool.name)
-        .replace("{district}", district)
+    pattern.replace("{city}", pool.name).replace("{district}", district)
 }
 
 fn admdvs(pool: &Pool) -> Result<Admdvs, SeedError> {
@@ -101,14 +86,7 @@ pub fn institutions(rng: &mut Rng) -> Result<Vec<Institution>, SeedError> {
         }
         for (n, brand) in PHARMACY_BRANDS.iter().enumerate() {
             let name = fill(&format!("{brand}大药房（{{district}}店）"), pool, n);
-            out.push(institution(
-                rng,
-                pool,
-                FixmedinsKind::Pharmacy,
-                n as u32 + 1,
-                name,
-                "11",
-            )?);
+            out.push(institution(rng, pool, FixmedinsKind::Pharmacy, n as u32 + 1, name, "11")?);
         }
     }
     Ok(out)

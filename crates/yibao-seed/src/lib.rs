@@ -46,20 +46,13 @@ pub struct SeedOptions {
 
 impl Default for SeedOptions {
     fn default() -> SeedOptions {
-        SeedOptions {
-            seed: 2024,
-            persons: 100_000,
-            today: today_in_china(),
-            batch: 5_000,
-        }
+        SeedOptions { seed: 2024, persons: 100_000, today: today_in_china(), batch: 5_000 }
     }
 }
 
 /// Today's date at UTC+8.
 pub fn today_in_china() -> Date {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     DateTime(secs + 8 * 3600).date()
 }
 
@@ -88,11 +81,7 @@ pub enum SeedError {
     #[error("the store already holds data ({persons} persons); seed a fresh database")]
     AlreadySeeded { persons: i64 },
     #[error("generated {field} {value:?} is invalid: {reason}")]
-    Code {
-        field: &'static str,
-        value: String,
-        reason: CodeError,
-    },
+    Code { field: &'static str, value: String, reason: CodeError },
     #[error("generated date {value} is invalid: {reason}")]
     Date { value: String, reason: DateError },
     #[error(transparent)]
@@ -105,11 +94,7 @@ pub enum SeedError {
 
 impl SeedError {
     fn code(field: &'static str, value: &str, reason: CodeError) -> SeedError {
-        SeedError::Code {
-            field,
-            value: value.to_owned(),
-            reason,
-        }
+        SeedError::Code { field, value: value.to_owned(), reason }
     }
 }
 
@@ -121,11 +106,7 @@ pub fn seed_demo(store: &Store, opts: &SeedOptions) -> Result<SeedReport, SeedEr
     let now = DateTime::from_date(opts.today);
     let mut report = SeedReport::default();
     let employers = seed_reference(store, &mut rng.fork(1), now, &mut report)?;
-    let ctx = people::Ctx {
-        today: opts.today,
-        now,
-        employers: &employers,
-    };
+    let ctx = people::Ctx { today: opts.today, now, employers: &employers };
     people::seed_persons(store, &mut rng, opts, &ctx, &mut report)?;
     report.policy_targets = policy_targets();
     Ok(report)
@@ -192,12 +173,7 @@ fn seed_reference(
     report.mappings = maps.len() as u64;
     Ok(places::POOLS
         .iter()
-        .map(|p| {
-            emps.iter()
-                .filter(|e| e.admdvs == p.admdvs)
-                .map(|e| e.emp_no.clone())
-                .collect()
-        })
+        .map(|p| emps.iter().filter(|e| e.admdvs == p.admdvs).map(|e| e.emp_no.clone()).collect())
         .collect())
 }
 
@@ -209,8 +185,5 @@ fn policy_targets() -> Vec<(String, String)> {
         insutype::RESIDENT,
         insutype::RESIDENT_SERIOUS,
     ];
-    places::POOLS
-        .iter()
-        .flat_map(|p| types.iter().map(|t| (p.admdvs.to_owned(), (*t).to_owned())))
-        .collect()
+    places::POOLS.iter().flat_map(|p| types.iter().map(|t| (p.admdvs.to_owned(), (*t).to_owned()))).collect()
 }

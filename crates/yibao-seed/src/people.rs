@@ -70,10 +70,7 @@ pub struct Ctx<'a> {
 }
 
 fn date(y: i32, m: u32, d: u32) -> Result<Date, SeedError> {
-    Date::from_ymd(y, m, d).map_err(|reason| SeedError::Date {
-        value: format!("{y:04}-{m:02}-{d:02}"),
-        reason,
-    })
+    Date::from_ymd(y, m, d).map_err(|reason| SeedError::Date { value: format!("{y:04}-{m:02}-{d:02}"), reason })
 }
 
 /// The same day `years` later (28 February for a 29 February birthday in a common year).
@@ -103,16 +100,11 @@ fn certno(
     male: bool,
     taken: &mut HashSet<String>,
 ) -> Result<String, SeedError> {
-    let area = if rng.chance(2_000) {
-        *rng.pick(ELSEWHERE)
-    } else {
-        rng.pick(pool.districts).0
-    };
+    let area = if rng.chance(2_000) { *rng.pick(ELSEWHERE) } else { rng.pick(pool.districts).0 };
     // Odd sequence numbers are men; step by two on a collision to keep the gender.
     let mut seq = (rng.below(500) * 2 + u64::from(male)) as u16;
     loop {
-        let id = IdCardNo::from_parts(area, birth, seq)
-            .map_err(|e| SeedError::code("certno", area, e))?;
+        let id = IdCardNo::from_parts(area, birth, seq).map_err(|e| SeedError::code("certno", area, e))?;
         if taken.insert(id.expose().to_owned()) {
             return Ok(id.expose().to_owned());
         }
@@ -138,23 +130,14 @@ fn person(
         psn_name: full_name(rng, male),
         gend: if male { "1" } else { "2" }.into(),
         brdy: birth,
-        naty: if rng.chance(9_100) {
-            "01".into()
-        } else {
-            format!("{:02}", rng.range(2, 11))
-        },
+        naty: if rng.chance(9_100) { "01".into() } else { format!("{:02}", rng.range(2, 11)) },
         admdvs: pool.admdvs.into(),
         tel: Some(format!(
             "1{}{:08}",
             rng.pick(&["39", "38", "37", "86", "58", "59", "88", "89"]),
             rng.below(100_000_000)
         )),
-        addr: Some(format!(
-            "{}{district}{}{}号",
-            pool.name,
-            rng.pick(pool.roads),
-            rng.range(1, 999)
-        )),
+        addr: Some(format!("{}{district}{}{}号", pool.name, rng.pick(pool.roads), rng.range(1, 999))),
         death_date: None,
     })
 }
@@ -207,20 +190,12 @@ fn employee_enrollments(
 
 /// A retiree has two periods per type: in service until retirement (60 for men, 55 for
 /// women), retired from then on.
-fn retiree_enrollments(
-    rng: &mut Rng,
-    p: &Person,
-    pool: &Pool,
-    today: Date,
-) -> Result<Vec<Enrollment>, SeedError> {
+fn retiree_enrollments(rng: &mut Rng, p: &Person, pool: &Pool, today: Date) -> Result<Vec<Enrollment>, SeedError> {
     let beg = work_start(rng, p, today)?;
     let retired = years_after(p.brdy, if p.gend == "1" { 60 } else { 55 })?.max(beg.add_days(1));
     let mut out = Vec::new();
     for t in [insutype::EMPLOYEE, insutype::LARGE_AMOUNT] {
-        out.push(Enrollment {
-            enddate: Some(retired),
-            ..enrollment(p, pool, t, "1101", beg)
-        });
+        out.push(Enrollment { enddate: Some(retired), ..enrollment(p, pool, t, "1101", beg) });
         out.push(enrollment(p, pool, t, "1201", retired));
     }
     Ok(out)
@@ -261,12 +236,7 @@ fn assistance(rng: &mut Rng, today: Date) -> Result<Option<PersonIdet>, SeedErro
     Ok(None)
 }
 
-fn plan(
-    rng: &mut Rng,
-    serial: usize,
-    ctx: &Ctx,
-    taken: &mut HashSet<String>,
-) -> Result<Plan, SeedError> {
+fn plan(rng: &mut Rng, serial: usize, ctx: &Ctx, taken: &mut HashSet<String>) -> Result<Plan, SeedError> {
     let pool_idx = rng.weighted(&POOLS.iter().map(|p| p.weight).collect::<Vec<_>>());
     let pool = &POOLS[pool_idx];
     let (age, role_kind) = age_for_role(rng);
@@ -276,42 +246,22 @@ fn plan(
         0 => {
             let emp_no = rng.pick(&ctx.employers[pool_idx]).clone();
             let en = employee_enrollments(rng, &person, pool, &emp_no, ctx.today)?;
-            let base = Fen::yuan(
-                4_000
-                    + rng.range(0, 8_000)
-                    + if rng.chance(2_000) {
-                        rng.range(0, 20_000)
-                    } else {
-                        0
-                    },
-            );
+            let base =
+                Fen::yuan(4_000 + rng.range(0, 8_000) + if rng.chance(2_000) { rng.range(0, 20_000) } else { 0 });
             let years = (ctx.today.year() - en[0].begndate.year()).max(0) as i64;
             let opening = Fen(base.mul_ratio(PSN_RATE).0 * 12 * years * rng.range(10, 60) / 100);
             (Role::InService { base }, en, None, opening)
         }
         1 => {
             let en = retiree_enrollments(rng, &person, pool, ctx.today)?;
-            (
-                Role::Retired { age },
-                en,
-                None,
-                Fen::yuan(rng.range(0, 20_000)),
-            )
+            (Role::Retired { age }, en, None, Fen::yuan(rng.range(0, 20_000)))
         }
         _ => {
             let en = resident_enrollments(&person, pool, age)?;
             (Role::Resident, en, assistance(rng, ctx.today)?, Fen::ZERO)
         }
     };
-    Ok(Plan {
-        serial,
-        pool,
-        person,
-        role,
-        enrollments,
-        idet,
-        opening,
-    })
+    Ok(Plan { serial, pool, person, role, enrollments, idet, opening })
 }
 
 /// The months of the current year whose contributions have been received (on the 15th).
@@ -336,15 +286,7 @@ fn write_ledger(tx: &mut dyn Tx, p: &Plan, ctx: &Ctx) -> Result<(u64, u64), Seed
     if p.opening.0 > 0 {
         let at = DateTime::from_date(date(year, 1, 1)?);
         let r = format!("opening-{year}");
-        reg::append_account_entry(
-            tx,
-            psn_no,
-            p.pool.admdvs,
-            p.opening,
-            EntryKind::Credit,
-            Some(&r),
-            at,
-        )?;
+        reg::append_account_entry(tx, psn_no, p.pool.admdvs, p.opening, EntryKind::Credit, Some(&r), at)?;
         entries += 1;
     }
     let months = months_received(ctx.today);
@@ -359,24 +301,12 @@ fn write_ledger(tx: &mut dyn Tx, p: &Plan, ctx: &Ctx) -> Result<(u64, u64), Seed
             _ => {
                 let amount = retiree_credit(&p.role);
                 let r = format!("pool-{year:04}{month:02}");
-                reg::append_account_entry(
-                    tx,
-                    psn_no,
-                    p.pool.admdvs,
-                    amount,
-                    EntryKind::Credit,
-                    Some(&r),
-                    at,
-                )?;
+                reg::append_account_entry(tx, psn_no, p.pool.admdvs, amount, EntryKind::Credit, Some(&r), at)?;
             }
         }
         entries += 1;
     }
-    let contributions = if matches!(p.role, Role::InService { .. }) {
-        u64::from(months)
-    } else {
-        0
-    };
+    let contributions = if matches!(p.role, Role::InService { .. }) { u64::from(months) } else { 0 };
     Ok((entries, contributions))
 }
 
@@ -415,10 +345,7 @@ fn write_plan(tx: &mut dyn Tx, p: &Plan, ctx: &Ctx) -> Result<(u64, u64), SeedEr
 
 fn count_batch(plans: &[Plan], report: &mut SeedReport, (entries, contributions): (u64, u64)) {
     report.persons += plans.len() as u64;
-    report.enrollments += plans
-        .iter()
-        .map(|p| p.enrollments.len() as u64)
-        .sum::<u64>();
+    report.enrollments += plans.iter().map(|p| p.enrollments.len() as u64).sum::<u64>();
     report.identities += plans.iter().filter(|p| p.idet.is_some()).count() as u64;
     report.contributions += contributions;
     report.account_entries += entries;
@@ -427,10 +354,7 @@ fn count_batch(plans: &[Plan], report: &mut SeedReport, (entries, contributions)
 fn brief(p: &Plan, today: Date) -> Brief {
     Brief {
         psn_no: p.person.psn_no.clone(),
-        pool: POOLS
-            .iter()
-            .position(|q| q.admdvs == p.pool.admdvs)
-            .unwrap_or(0),
+        pool: POOLS.iter().position(|q| q.admdvs == p.pool.admdvs).unwrap_or(0),
         age: p.person.age_on(today),
         in_service: matches!(p.role, Role::InService { .. }),
     }
@@ -438,12 +362,7 @@ fn brief(p: &Plan, today: Date) -> Brief {
 
 /// Some employees in service share their account with a relative in the same region who is
 /// not working (a child, a parent or a spouse, by age difference).
-fn bind_relatives(
-    store: &Store,
-    rng: &mut Rng,
-    briefs: &[Brief],
-    ctx: &Ctx,
-) -> Result<u64, SeedError> {
+fn bind_relatives(store: &Store, rng: &mut Rng, briefs: &[Brief], ctx: &Ctx) -> Result<u64, SeedError> {
     let mut by_pool: Vec<Vec<&Brief>> = POOLS.iter().map(|_| Vec::new()).collect();
     for b in briefs.iter().filter(|b| !b.in_service) {
         by_pool[b.pool].push(b);
@@ -496,9 +415,7 @@ pub fn seed_persons(
     let mut serial = 0;
     while serial < opts.persons {
         let end = (serial + batch).min(opts.persons);
-        let plans = (serial..end)
-            .map(|s| plan(rng, s + 1, ctx, &mut taken))
-            .collect::<Result<Vec<_>, _>>()?;
+        let plans = (serial..end).map(|s| plan(rng, s + 1, ctx, &mut taken)).collect::<Result<Vec<_>, _>>()?;
         let written = store.write(|tx| {
             let (mut entries, mut contributions) = (0, 0);
             for p in &plans {

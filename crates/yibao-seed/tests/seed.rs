@@ -29,10 +29,7 @@ fn fresh(name: &str) -> TempStore {
     let dir = std::env::temp_dir().join(format!("yibao-seed-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let backend = SqliteBackend::open(dir.join("seed.db")).expect("open SQLite");
-    TempStore {
-        dir,
-        store: Store::new(Arc::new(backend)),
-    }
+    TempStore { dir, store: Store::new(Arc::new(backend)) }
 }
 
 fn options() -> SeedOptions {
@@ -45,14 +42,7 @@ fn options() -> SeedOptions {
 }
 
 fn texts(store: &Store, sql: &str) -> Vec<String> {
-    store
-        .read(|tx| {
-            tx.query(sql, params![])?
-                .iter()
-                .map(|r| r.str(0))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .expect(sql)
+    store.read(|tx| tx.query(sql, params![])?.iter().map(|r| r.str(0)).collect::<Result<Vec<_>, _>>()).expect(sql)
 }
 
 fn seeded(name: &str) -> (TempStore, SeedReport) {
@@ -68,53 +58,23 @@ fn counts_and_shape() {
     assert_eq!(r.regions, 9);
     assert!(r.institutions >= 60, "{r:?}");
     assert!(r.catalog_items >= 300, "{r:?}");
-    assert!(
-        r.mappings > 1000 && r.employers == 200 && r.codes >= 50,
-        "{r:?}"
-    );
+    assert!(r.mappings > 1000 && r.employers == 200 && r.codes >= 50, "{r:?}");
     // 35 % in service with 310 + 330 (+ 320), 10 % retired with two periods each, 55 % residents.
     assert!(r.enrollments > 2 * PERSONS as u64, "{r:?}");
-    assert!(
-        r.contributions > 0 && r.account_entries > r.contributions,
-        "{r:?}"
-    );
+    assert!(r.contributions > 0 && r.account_entries > r.contributions, "{r:?}");
     assert_eq!(r.policy_targets.len(), 25);
     let count = |sql: &str| texts(&ts.store, sql)[0].parse::<i64>().expect("count");
-    assert_eq!(
-        count("SELECT CAST(COUNT(*) AS TEXT) FROM person"),
-        PERSONS as i64
-    );
-    assert_eq!(
-        count("SELECT CAST(COUNT(*) AS TEXT) FROM enrollment") as u64,
-        r.enrollments
-    );
-    assert_eq!(
-        count("SELECT CAST(COUNT(*) AS TEXT) FROM contribution") as u64,
-        r.contributions
-    );
-    assert_eq!(
-        count("SELECT CAST(COUNT(*) AS TEXT) FROM acct_entry") as u64,
-        r.account_entries
-    );
-    let list_types = texts(
-        &ts.store,
-        "SELECT DISTINCT list_type FROM catalog_item ORDER BY list_type",
-    );
+    assert_eq!(count("SELECT CAST(COUNT(*) AS TEXT) FROM person"), PERSONS as i64);
+    assert_eq!(count("SELECT CAST(COUNT(*) AS TEXT) FROM enrollment") as u64, r.enrollments);
+    assert_eq!(count("SELECT CAST(COUNT(*) AS TEXT) FROM contribution") as u64, r.contributions);
+    assert_eq!(count("SELECT CAST(COUNT(*) AS TEXT) FROM acct_entry") as u64, r.account_entries);
+    let list_types = texts(&ts.store, "SELECT DISTINCT list_type FROM catalog_item ORDER BY list_type");
     assert_eq!(list_types, ["101", "102", "103", "201", "301"]);
-    let classes = texts(
-        &ts.store,
-        "SELECT DISTINCT chrgitm_lv FROM catalog_item ORDER BY chrgitm_lv",
-    );
+    let classes = texts(&ts.store, "SELECT DISTINCT chrgitm_lv FROM catalog_item ORDER BY chrgitm_lv");
     assert_eq!(classes, ["01", "02", "03"]);
-    let psn_types = texts(
-        &ts.store,
-        "SELECT DISTINCT psn_type FROM enrollment ORDER BY psn_type",
-    );
+    let psn_types = texts(&ts.store, "SELECT DISTINCT psn_type FROM enrollment ORDER BY psn_type");
     for t in ["1101", "1201", "1403", "1501", "16"] {
-        assert!(
-            psn_types.iter().any(|p| p == t),
-            "{t} missing from {psn_types:?}"
-        );
+        assert!(psn_types.iter().any(|p| p == t), "{t} missing from {psn_types:?}");
     }
 }
 
@@ -127,14 +87,7 @@ fn deterministic_for_a_seed() {
     let entries = "SELECT psn_no || ' ' || CAST(seq AS TEXT) || ' ' || CAST(balance_after AS TEXT) FROM acct_entry ORDER BY psn_no, seq";
     assert_eq!(texts(&a.store, entries), texts(&b.store, entries));
     let other = fresh("det-c");
-    seed_demo(
-        &other.store,
-        &SeedOptions {
-            seed: 7,
-            ..options()
-        },
-    )
-    .expect("seed 7");
+    seed_demo(&other.store, &SeedOptions { seed: 7, ..options() }).expect("seed 7");
     assert_ne!(texts(&a.store, keys), texts(&other.store, keys));
 }
 
@@ -159,19 +112,13 @@ fn every_code_parses() {
     for c in texts(s, "SELECT fixmedins_code FROM institution") {
         FixmedinsCode::parse(&c).expect("fixmedins_code");
     }
-    for c in texts(
-        s,
-        "SELECT uscc FROM institution UNION ALL SELECT uscc FROM employer",
-    ) {
+    for c in texts(s, "SELECT uscc FROM institution UNION ALL SELECT uscc FROM employer") {
         Uscc::parse(&c).expect("uscc");
     }
     for c in texts(s, "SELECT admdvs FROM region") {
         Admdvs::parse(&c).expect("admdvs");
     }
-    for c in texts(
-        s,
-        "SELECT hilist_code FROM catalog_item UNION SELECT med_list_codg FROM med_map",
-    ) {
+    for c in texts(s, "SELECT hilist_code FROM catalog_item UNION SELECT med_list_codg FROM med_map") {
         MedListCode::parse(&c).expect("list code");
     }
     for c in texts(s, "SELECT code FROM code_list WHERE list_kind = 'diag'") {
@@ -202,70 +149,33 @@ fn demo_data_is_usable() {
         (ListKind::Opsp, "M03900"),
         (ListKind::Opsp, "M01600"),
     ] {
-        assert!(
-            s.read(|tx| cat::code_in_force(tx, kind, code, today))
-                .expect("code")
-                .is_some(),
-            "{code}"
-        );
+        assert!(s.read(|tx| cat::code_in_force(tx, kind, code, today)).expect("code").is_some(), "{code}");
     }
     // Jiangsu rows take precedence over national ones for 常州, not for 北京.
-    let province_code = texts(
-        s,
-        "SELECT hilist_code FROM catalog_item WHERE admdvs = '320000' LIMIT 1",
-    )
-    .remove(0);
-    let cz = s
-        .read(|tx| cat::catalog_item_in_force(tx, &province_code, "320400", today))
-        .expect("cz")
-        .expect("row");
-    let bj = s
-        .read(|tx| cat::catalog_item_in_force(tx, &province_code, "110100", today))
-        .expect("bj")
-        .expect("row");
-    assert_eq!(
-        (cz.admdvs.as_str(), bj.admdvs.as_str()),
-        ("320000", "000000")
-    );
+    let province_code = texts(s, "SELECT hilist_code FROM catalog_item WHERE admdvs = '320000' LIMIT 1").remove(0);
+    let cz = s.read(|tx| cat::catalog_item_in_force(tx, &province_code, "320400", today)).expect("cz").expect("row");
+    let bj = s.read(|tx| cat::catalog_item_in_force(tx, &province_code, "110100", today)).expect("bj").expect("row");
+    assert_eq!((cz.admdvs.as_str(), bj.admdvs.as_str()), ("320000", "000000"));
     // Every employee in service has a positive balance equal to the sum of the entries.
-    let psn_no = texts(
-        s,
-        "SELECT psn_no FROM enrollment WHERE psn_type = '1101' AND enddate IS NULL LIMIT 1",
-    )
-    .remove(0);
-    let balance = s
-        .read(|tx| reg::account_balance(tx, &psn_no))
-        .expect("balance");
-    let entries = s
-        .read(|tx| reg::account_entries(tx, &psn_no, 100))
-        .expect("entries");
+    let psn_no =
+        texts(s, "SELECT psn_no FROM enrollment WHERE psn_type = '1101' AND enddate IS NULL LIMIT 1").remove(0);
+    let balance = s.read(|tx| reg::account_balance(tx, &psn_no)).expect("balance");
+    let entries = s.read(|tx| reg::account_entries(tx, &psn_no, 100)).expect("entries");
     assert!(balance.0 > 0);
     assert_eq!(entries.iter().map(|e| e.amount.0).sum::<i64>(), balance.0);
-    let active = s
-        .read(|tx| reg::enrollments_as_of(tx, &psn_no, today))
-        .expect("enrollments");
-    assert!(
-        active.iter().any(|e| e.insutype == "310") && active.iter().any(|e| e.insutype == "330")
-    );
+    let active = s.read(|tx| reg::enrollments_as_of(tx, &psn_no, today)).expect("enrollments");
+    assert!(active.iter().any(|e| e.insutype == "310") && active.iter().any(|e| e.insutype == "330"));
     // Mappings resolve for a hospital.
     let (fixmedins, local) = s
         .read(|tx| {
-            let r = tx.query(
-                "SELECT fixmedins_code, medins_list_codg FROM med_map LIMIT 1",
-                params![],
-            )?;
+            let r = tx.query("SELECT fixmedins_code, medins_list_codg FROM med_map LIMIT 1", params![])?;
             Ok::<_, yibao_store::DbError>((r[0].str(0)?, r[0].str(1)?))
         })
         .expect("mapping");
-    assert!(s
-        .read(|tx| cat::mapping_in_force(tx, &fixmedins, &local, today))
-        .expect("map")
-        .is_some());
+    assert!(s.read(|tx| cat::mapping_in_force(tx, &fixmedins, &local, today)).expect("map").is_some());
     let bindings = texts(s, "SELECT benef_psn_no FROM mulaid_binding");
     if let Some(benef) = bindings.first() {
-        let owners = s
-            .read(|tx| reg::mulaid_owners_of(tx, benef, today))
-            .expect("owners");
+        let owners = s.read(|tx| reg::mulaid_owners_of(tx, benef, today)).expect("owners");
         assert!(!owners.is_empty());
     }
     let _ = DateTime::from_date(today);
@@ -275,10 +185,7 @@ fn demo_data_is_usable() {
 fn seeding_twice_is_refused() {
     let (ts, _) = seeded("twice");
     let again = seed_demo(&ts.store, &options());
-    assert!(
-        matches!(again, Err(SeedError::AlreadySeeded { persons }) if persons == PERSONS as i64),
-        "{again:?}"
-    );
+    assert!(matches!(again, Err(SeedError::AlreadySeeded { persons }) if persons == PERSONS as i64), "{again:?}");
     let count = texts(&ts.store, "SELECT CAST(COUNT(*) AS TEXT) FROM person");
     assert_eq!(count, [PERSONS.to_string()]);
 }

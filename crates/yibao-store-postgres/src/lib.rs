@@ -39,8 +39,7 @@ const MAX_RETRIES: u32 = 5;
 /// ("yibao" in ASCII, then 1).
 const MIGRATION_LOCK: i64 = 0x7969_6261_6f00_0001;
 
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
 
 const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
@@ -72,19 +71,15 @@ impl PgBackend {
     /// Connects to `url` (`postgres://user:pass@host:port/db` or `host=… user=… dbname=…`),
     /// applies pending migrations and keeps the connection for the pool.
     pub fn open(url: &str) -> Result<PgBackend, DbError> {
-        let mut config: Config = url
-            .parse()
-            .map_err(|e| DbError::Other(format!("invalid PostgreSQL connection string: {e}")))?;
+        let mut config: Config =
+            url.parse().map_err(|e| DbError::Other(format!("invalid PostgreSQL connection string: {e}")))?;
         if config.get_application_name().is_none() {
             config.application_name("yibao");
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        let backend = PgBackend {
-            config,
-            idle: Mutex::new(Vec::new()),
-        };
+        let backend = PgBackend { config, idle: Mutex::new(Vec::new()) };
         let mut conn = backend.connect()?;
         migrate(&mut conn.client)?;
         backend.give(conn);
@@ -103,10 +98,7 @@ impl PgBackend {
                 self.config.get_dbname().unwrap_or_default()
             ))
         })?;
-        Ok(Conn {
-            client,
-            stmts: HashMap::new(),
-        })
+        Ok(Conn { client, stmts: HashMap::new() })
     }
 
     /// A connection from the pool, or a new one, with a transaction begun by `begin`. A pooled
@@ -123,9 +115,7 @@ impl PgBackend {
                 Ok(()) => return Ok(conn),
                 Err(e) => {
                     let err = map_err(&e);
-                    if was_pooled
-                        && (conn.client.is_closed() || matches!(err, DbError::Unavailable(_)))
-                    {
+                    if was_pooled && (conn.client.is_closed() || matches!(err, DbError::Unavailable(_))) {
                         tracing::debug!(error = %err, "dropping dead pooled PostgreSQL connection");
                         continue;
                     }
@@ -163,11 +153,7 @@ impl PgBackend {
         let mut attempt = 0u32;
         loop {
             let mut conn = self.begin(begin)?;
-            let mut tx = PgTx {
-                conn: &mut conn,
-                first_error: None,
-                retryable: false,
-            };
+            let mut tx = PgTx { conn: &mut conn, first_error: None, retryable: false };
             let end = body(&mut tx);
             let (first_error, mut retryable) = (tx.first_error.take(), tx.retryable);
 
@@ -212,10 +198,7 @@ impl PgBackend {
             match result {
                 Err(e) if retryable => {
                     if attempt >= MAX_RETRIES {
-                        return Err(DbError::Unavailable(format!(
-                            "{e} (gave up after {} attempts)",
-                            attempt + 1
-                        )));
+                        return Err(DbError::Unavailable(format!("{e} (gave up after {} attempts)", attempt + 1)));
                     }
                     attempt += 1;
                     tracing::debug!(attempt, error = %e, "transaction conflict, running the body again");
@@ -252,10 +235,7 @@ fn migrate(client: &mut Client) -> Result<(), DbError> {
              CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL);"
         ))
         .map_err(fail)?;
-        let done = tx
-            .query_opt("SELECT 1 FROM schema_migrations WHERE name = $1", &[&name])
-            .map_err(fail)?
-            .is_some();
+        let done = tx.query_opt("SELECT 1 FROM schema_migrations WHERE name = $1", &[&name]).map_err(fail)?.is_some();
         if !done {
             tracing::info!(migration = name, "applying");
             tx.batch_execute(sql).map_err(fail)?;
@@ -372,12 +352,8 @@ impl PgTx<'_> {
     /// The cached statement for `sql` prepared with the types of `params`, preparing it if needed.
     fn statement(&mut self, sql: &str, params: &[Value]) -> Result<Statement, postgres::Error> {
         if let Some(st) = self.conn.stmts.get(sql) {
-            let same = st.params().len() == params.len()
-                && st
-                    .params()
-                    .iter()
-                    .zip(params)
-                    .all(|(t, v)| *t == param_type(v));
+            let same =
+                st.params().len() == params.len() && st.params().iter().zip(params).all(|(t, v)| *t == param_type(v));
             if same {
                 return Ok(st.clone());
             }
@@ -411,11 +387,7 @@ impl PgTx<'_> {
         self.conn.client.execute(&st, &refs)
     }
 
-    fn try_query(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-    ) -> Result<Result<Vec<Row>, DbError>, postgres::Error> {
+    fn try_query(&mut self, sql: &str, params: &[Value]) -> Result<Result<Vec<Row>, DbError>, postgres::Error> {
         let st = self.statement(sql, params)?;
         let mut decoders = Vec::with_capacity(st.columns().len());
         for c in st.columns() {
@@ -473,17 +445,11 @@ impl Backend for PgBackend {
         Dialect::Postgres
     }
 
-    fn write(
-        &self,
-        body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>,
-    ) -> Result<(), DbError> {
+    fn write(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>) -> Result<(), DbError> {
         self.transact(BEGIN_WRITE, body)
     }
 
-    fn read(
-        &self,
-        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>,
-    ) -> Result<(), DbError> {
+    fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError> {
         // Read-only: ROLLBACK and COMMIT are the same, and a swallowed error loses nothing.
         self.transact(BEGIN_READ, &mut |tx| body(tx).map(|()| TxEnd::Rollback))
     }

@@ -12,8 +12,7 @@ use yibao_store::{Backend, DbError, Dialect, Row, Tx, TxEnd, Value};
 /// Readers kept open for reuse; more may exist briefly under load.
 const READERS_MAX: usize = 8;
 
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
 
 #[derive(Debug)]
 pub struct SqliteBackend {
@@ -27,16 +26,11 @@ impl SqliteBackend {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteBackend, DbError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| DbError::Unavailable(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| DbError::Unavailable(format!("{}: {e}", dir.display())))?;
         }
         let writer = open_conn(&path, false)?;
         migrate(&writer)?;
-        Ok(SqliteBackend {
-            path,
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
-        })
+        Ok(SqliteBackend { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
     fn take_reader(&self) -> Result<Connection, DbError> {
@@ -59,9 +53,7 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection, DbError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let c = Connection::open_with_flags(path, flags)
         .map_err(|e| DbError::Unavailable(format!("{}: {e}", path.display())))?;
@@ -76,15 +68,13 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection, DbError> {
 }
 
 fn migrate(c: &Connection) -> Result<(), DbError> {
-    c.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
-        .map_err(map_err)?;
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(map_err)?;
     for (name, sql) in MIGRATIONS {
         let done: i64 = c
-            .query_row(
-                "SELECT COUNT(*) FROM schema_migrations WHERE name = ?1",
-                [name],
-                |r| r.get(0),
-            )
+            .query_row("SELECT COUNT(*) FROM schema_migrations WHERE name = ?1", [name], |r| r.get(0))
             .map_err(map_err)?;
         if done > 0 {
             continue;
@@ -164,9 +154,7 @@ impl Tx for SqliteTx<'_> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let mut st = self.0.prepare_cached(&numbered(sql)).map_err(map_err)?;
         let ps: Vec<Param> = params.iter().map(Param).collect();
-        let n = st
-            .execute(rusqlite::params_from_iter(ps.iter()))
-            .map_err(map_err)?;
+        let n = st.execute(rusqlite::params_from_iter(ps.iter())).map_err(map_err)?;
         Ok(n as u64)
     }
 
@@ -174,9 +162,7 @@ impl Tx for SqliteTx<'_> {
         let mut st = self.0.prepare_cached(&numbered(sql)).map_err(map_err)?;
         let ncol = st.column_count();
         let ps: Vec<Param> = params.iter().map(Param).collect();
-        let mut rows = st
-            .query(rusqlite::params_from_iter(ps.iter()))
-            .map_err(map_err)?;
+        let mut rows = st.query(rusqlite::params_from_iter(ps.iter())).map_err(map_err)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(map_err)? {
             let mut vals = Vec::with_capacity(ncol);
@@ -186,9 +172,7 @@ impl Tx for SqliteTx<'_> {
                     ValueRef::Integer(v) => Value::Int(Some(v)),
                     ValueRef::Text(t) => Value::Text(Some(String::from_utf8_lossy(t).into_owned())),
                     ValueRef::Real(_) | ValueRef::Blob(_) => {
-                        return Err(DbError::Decode(format!(
-                            "column {i}: only INTEGER and TEXT are stored"
-                        )))
+                        return Err(DbError::Decode(format!("column {i}: only INTEGER and TEXT are stored")))
                     }
                 });
             }
@@ -203,16 +187,11 @@ impl Backend for SqliteBackend {
         Dialect::Sqlite
     }
 
-    fn write(
-        &self,
-        body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>,
-    ) -> Result<(), DbError> {
+    fn write(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>) -> Result<(), DbError> {
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
         // A panic inside the body must not leave the shared writer inside an open transaction.
-        let end = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            body(&mut SqliteTx(&conn))
-        })) {
+        let end = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut SqliteTx(&conn)))) {
             Ok(end) => end,
             Err(panic) => {
                 let _ = conn.execute_batch("ROLLBACK");
@@ -230,10 +209,7 @@ impl Backend for SqliteBackend {
         end.map(|_| ())
     }
 
-    fn read(
-        &self,
-        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>,
-    ) -> Result<(), DbError> {
+    fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError> {
         let conn = self.take_reader()?;
         conn.execute_batch("BEGIN").map_err(map_err)?;
         // On panic the reader is dropped (closed), never returned to the pool mid-transaction.
@@ -248,10 +224,7 @@ impl Backend for SqliteBackend {
 mod tests {
     #[test]
     fn placeholders_become_numbered() {
-        assert_eq!(
-            super::numbered("SET a = $3 WHERE b = $1 AND c = $2"),
-            "SET a = ?3 WHERE b = ?1 AND c = ?2"
-        );
+        assert_eq!(super::numbered("SET a = $3 WHERE b = $1 AND c = $2"), "SET a = ?3 WHERE b = ?1 AND c = ?2");
         assert_eq!(super::numbered("SELECT 1"), "SELECT 1");
         assert_eq!(super::numbered("x = $ 1, y = $10"), "x = $ 1, y = ?10");
     }

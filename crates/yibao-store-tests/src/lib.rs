@@ -91,15 +91,10 @@ impl Drop for TestStore {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Cleanup::PgDatabase { admin_url, name } => {
-                let r = admin_client(admin_url).and_then(|mut c| {
-                    c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                });
+                let r = admin_client(admin_url)
+                    .and_then(|mut c| c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")));
                 if let Err(e) = r {
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "warning: cannot drop test database {name}: {}",
-                        pg_msg(&e)
-                    );
+                    let _ = writeln!(std::io::stderr(), "warning: cannot drop test database {name}: {}", pg_msg(&e));
                 }
             }
         }
@@ -110,21 +105,14 @@ impl Drop for TestStore {
 pub fn sqlite_store() -> TestStore {
     let dir = std::env::temp_dir().join(format!("yibao-test-{}-{}", std::process::id(), next_id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let backend = SqliteBackend::open(dir.join("yibao.db"))
-        .unwrap_or_else(|e| panic!("open SQLite in {}: {e}", dir.display()));
-    TestStore {
-        store: Some(Store::new(Arc::new(backend))),
-        engine: Engine::Sqlite,
-        cleanup: Cleanup::SqliteDir(dir),
-    }
+    let backend =
+        SqliteBackend::open(dir.join("yibao.db")).unwrap_or_else(|e| panic!("open SQLite in {}: {e}", dir.display()));
+    TestStore { store: Some(Store::new(Arc::new(backend))), engine: Engine::Sqlite, cleanup: Cleanup::SqliteDir(dir) }
 }
 
 /// The admin URL: `YIBAO_TEST_PG`, or [`DEFAULT_PG_URL`].
 pub fn pg_admin_url() -> String {
-    std::env::var("YIBAO_TEST_PG")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_PG_URL.to_owned())
+    std::env::var("YIBAO_TEST_PG").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT_PG_URL.to_owned())
 }
 
 /// True when PostgreSQL tests must run: `CI=true` or `YIBAO_REQUIRE_PG=1`.
@@ -179,14 +167,10 @@ pub fn postgres_store() -> Option<TestStore> {
     let mut ts = TestStore {
         store: None,
         engine: Engine::Postgres,
-        cleanup: Cleanup::PgDatabase {
-            admin_url: admin_url.clone(),
-            name: name.clone(),
-        },
+        cleanup: Cleanup::PgDatabase { admin_url: admin_url.clone(), name: name.clone() },
     };
     let url = with_dbname(&admin_url, &name);
-    let backend =
-        PgBackend::open(&url).unwrap_or_else(|e| panic!("open PostgreSQL database {name}: {e}"));
+    let backend = PgBackend::open(&url).unwrap_or_else(|e| panic!("open PostgreSQL database {name}: {e}"));
     ts.store = Some(Store::new(Arc::new(backend)));
     Some(ts)
 }
@@ -301,10 +285,7 @@ mod tests {
             with_dbname("postgres://postgres@127.0.0.1:5432/postgres", "x"),
             "postgres://postgres@127.0.0.1:5432/x"
         );
-        assert_eq!(
-            with_dbname("postgresql://u:p@h/db?sslmode=disable", "x"),
-            "postgresql://u:p@h/x?sslmode=disable"
-        );
+        assert_eq!(with_dbname("postgresql://u:p@h/db?sslmode=disable", "x"), "postgresql://u:p@h/x?sslmode=disable");
         assert_eq!(with_dbname("postgres://h:5432", "x"), "postgres://h:5432/x");
         assert_eq!(with_dbname("host=h user=u", "x"), "host=h user=u dbname=x");
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");

@@ -44,13 +44,7 @@ fn page_window(page_num: i64, page_size: i64) -> (i64, i64, i64) {
 
 fn page_of<T>(page_num: i64, page_size: i64, records: i64, data: Vec<T>) -> Page<T> {
     let (num, size, _) = page_window(page_num, page_size);
-    Page {
-        page_num: num,
-        page_size: size,
-        records,
-        pages: (records + size - 1) / size,
-        data,
-    }
+    Page { page_num: num, page_size: size, records, pages: (records + size - 1) / size, data }
 }
 
 fn count(tx: &mut dyn Tx, sql: &str, params: &[crate::Value]) -> Result<i64> {
@@ -73,16 +67,9 @@ pub struct CatalogRecord {
 
 /// Inserts or replaces the row (hilist_code, admdvs, begndate). A new version of an item is a
 /// new row with a later begndate; lookups prefer the latest one in force.
-pub fn upsert_catalog_item(
-    tx: &mut dyn Tx,
-    item: &CatalogItem,
-    rid: i64,
-    updt_time: DateTime,
-) -> Result<()> {
-    let rules = serde_json::to_string(&item.rules).map_err(|e| CatalogError::Invalid {
-        field: "rules",
-        value: e.to_string(),
-    })?;
+pub fn upsert_catalog_item(tx: &mut dyn Tx, item: &CatalogItem, rid: i64, updt_time: DateTime) -> Result<()> {
+    let rules = serde_json::to_string(&item.rules)
+        .map_err(|e| CatalogError::Invalid { field: "rules", value: e.to_string() })?;
     tx.execute(
         "INSERT INTO catalog_item (hilist_code, admdvs, begndate, enddate, hilist_name, list_type,
            med_chrgitm_type, chrgitm_lv, selfpay_prop, pric_uplmt, lmt_used_flag, rules, ver,
@@ -121,17 +108,15 @@ const ITEM_COLS: &str = "hilist_code, admdvs, begndate, enddate, hilist_name, li
 
 fn item_from(row: &Row) -> Result<CatalogItem> {
     let lv = row.str(7)?;
-    let chrgitm_lv =
-        ChrgitmLv::parse(&lv).ok_or_else(|| DbError::Decode(format!("chrgitm_lv {lv:?}")))?;
+    let chrgitm_lv = ChrgitmLv::parse(&lv).ok_or_else(|| DbError::Decode(format!("chrgitm_lv {lv:?}")))?;
     let ratio = row.i64(8)?;
     let selfpay_prop = u32::try_from(ratio)
         .ok()
         .and_then(|r| Ratio::new(r).ok())
         .ok_or_else(|| DbError::Decode(format!("selfpay_prop {ratio}")))?;
     let rules_text = row.str(10)?;
-    let rules: ItemRules = serde_json::from_str(&rules_text).map_err(|e| {
-        DbError::Decode(format!("rules of {}: {e}", row.str(0).unwrap_or_default()))
-    })?;
+    let rules: ItemRules = serde_json::from_str(&rules_text)
+        .map_err(|e| DbError::Decode(format!("rules of {}: {e}", row.str(0).unwrap_or_default())))?;
     Ok(CatalogItem {
         hilist_code: row.str(0)?,
         admdvs: row.str(1)?,
@@ -180,25 +165,14 @@ pub fn catalog_item_in_force(
          LIMIT 1"
     );
     let province = province_of(treatment_admdvs);
-    let row = tx.query_opt(
-        &sql,
-        params![
-            hilist_code,
-            treatment_admdvs,
-            province,
-            NATIONAL_ADMDVS,
-            date
-        ],
-    )?;
+    let row = tx.query_opt(&sql, params![hilist_code, treatment_admdvs, province, NATIONAL_ADMDVS, date])?;
     row.map(|r| item_from(&r)).transpose()
 }
 
 /// True if any row, of any region or period, carries this code.
 pub fn catalog_has_code(tx: &mut dyn Tx, hilist_code: &str) -> Result<bool> {
-    let row = tx.query_opt(
-        "SELECT hilist_code FROM catalog_item WHERE hilist_code = $1 LIMIT 1",
-        params![hilist_code],
-    )?;
+    let row =
+        tx.query_opt("SELECT hilist_code FROM catalog_item WHERE hilist_code = $1 LIMIT 1", params![hilist_code])?;
     Ok(row.is_some())
 }
 
@@ -210,11 +184,7 @@ pub fn catalog_page(
     page_size: i64,
 ) -> Result<Page<CatalogRecord>> {
     let (_, size, offset) = page_window(page_num, page_size);
-    let records = count(
-        tx,
-        "SELECT COUNT(*) FROM catalog_item WHERE updt_time >= $1",
-        params![updt_time_from],
-    )?;
+    let records = count(tx, "SELECT COUNT(*) FROM catalog_item WHERE updt_time >= $1", params![updt_time_from])?;
     let sql = format!(
         "SELECT {ITEM_COLS} FROM catalog_item WHERE updt_time >= $1
          ORDER BY updt_time, rid LIMIT $2 OFFSET $3"
@@ -289,11 +259,7 @@ pub fn price_cap_page(
 ) -> Result<Page<PriceCapRecord>> {
     let (_, size, offset) = page_window(page_num, page_size);
     let filter = "updt_time >= $1 AND pric_uplmt IS NOT NULL";
-    let records = count(
-        tx,
-        &format!("SELECT COUNT(*) FROM catalog_item WHERE {filter}"),
-        params![updt_time_from],
-    )?;
+    let records = count(tx, &format!("SELECT COUNT(*) FROM catalog_item WHERE {filter}"), params![updt_time_from])?;
     let sql = format!(
         "SELECT hilist_code, admdvs, begndate, enddate, pric_uplmt, vali_flag, rid, updt_time
          FROM catalog_item WHERE {filter} ORDER BY updt_time, rid LIMIT $2 OFFSET $3"
@@ -344,13 +310,7 @@ fn selfpay_rows(r: CatalogRecord) -> impl Iterator<Item = SelfpayRecord> {
         rid: r.rid,
         updt_time: r.updt_time,
     };
-    let by_type: Vec<(String, Ratio)> = r
-        .item
-        .rules
-        .selfpay_by_psn_type
-        .clone()
-        .into_iter()
-        .collect();
+    let by_type: Vec<(String, Ratio)> = r.item.rules.selfpay_by_psn_type.clone().into_iter().collect();
     let default = row(None, r.item.selfpay_prop);
     let typed: Vec<SelfpayRecord> = by_type.into_iter().map(|(t, p)| row(Some(t), p)).collect();
     std::iter::once(default).chain(typed)
@@ -369,9 +329,7 @@ pub fn selfpay_page(
     page_size: i64,
 ) -> Result<Page<SelfpayRecord>> {
     let (_, size, offset) = page_window(page_num, page_size);
-    let sql = format!(
-        "SELECT {ITEM_COLS} FROM catalog_item WHERE updt_time >= $1 ORDER BY updt_time, rid"
-    );
+    let sql = format!("SELECT {ITEM_COLS} FROM catalog_item WHERE updt_time >= $1 ORDER BY updt_time, rid");
     let rows = tx.query(&sql, params![updt_time_from])?;
     let mut records = 0i64;
     let mut data = Vec::new();
@@ -431,13 +389,7 @@ pub struct CodeRecord {
     pub updt_time: DateTime,
 }
 
-pub fn upsert_code(
-    tx: &mut dyn Tx,
-    kind: ListKind,
-    e: &CodeEntry,
-    rid: i64,
-    updt_time: DateTime,
-) -> Result<()> {
+pub fn upsert_code(tx: &mut dyn Tx, kind: ListKind, e: &CodeEntry, rid: i64, updt_time: DateTime) -> Result<()> {
     tx.execute(
         "INSERT INTO code_list (list_kind, code, begndate, enddate, name, ver, vali_flag, rid,
            updt_time)
@@ -445,16 +397,7 @@ pub fn upsert_code(
          ON CONFLICT (list_kind, code, begndate) DO UPDATE SET enddate = excluded.enddate,
            name = excluded.name, ver = excluded.ver, vali_flag = 1, rid = excluded.rid,
            updt_time = excluded.updt_time",
-        params![
-            kind.as_str(),
-            &e.code,
-            e.begndate,
-            e.enddate,
-            &e.name,
-            &e.ver,
-            rid,
-            updt_time
-        ],
+        params![kind.as_str(), &e.code, e.begndate, e.enddate, &e.name, &e.ver, rid, updt_time],
     )?;
     Ok(())
 }
@@ -477,12 +420,7 @@ fn code_from(row: &Row) -> Result<CodeRecord> {
 }
 
 /// The code as in force on `date` (the latest version if periods overlap).
-pub fn code_in_force(
-    tx: &mut dyn Tx,
-    kind: ListKind,
-    code: &str,
-    date: Date,
-) -> Result<Option<CodeEntry>> {
+pub fn code_in_force(tx: &mut dyn Tx, kind: ListKind, code: &str, date: Date) -> Result<Option<CodeEntry>> {
     let sql = format!(
         "SELECT {CODE_COLS} FROM code_list
          WHERE list_kind = $1 AND code = $2 AND vali_flag = 1
@@ -544,17 +482,9 @@ pub struct MappingRecord {
 
 /// Inserts or replaces a mapping (3301). The institution must be registered (the row carries its
 /// region) and the national code must be in the catalog.
-pub fn upsert_mapping(
-    tx: &mut dyn Tx,
-    m: &MedMapping,
-    rid: i64,
-    updt_time: DateTime,
-) -> Result<()> {
+pub fn upsert_mapping(tx: &mut dyn Tx, m: &MedMapping, rid: i64, updt_time: DateTime) -> Result<()> {
     if !catalog_has_code(tx, &m.med_list_codg)? {
-        return Err(CatalogError::NotFound(format!(
-            "catalog item {}",
-            m.med_list_codg
-        )));
+        return Err(CatalogError::NotFound(format!("catalog item {}", m.med_list_codg)));
     }
     let n = tx.execute(
         "INSERT INTO med_map (fixmedins_code, medins_list_codg, begndate, enddate,
@@ -578,10 +508,7 @@ pub fn upsert_mapping(
         ],
     )?;
     if n == 0 {
-        return Err(CatalogError::NotFound(format!(
-            "institution {}",
-            m.fixmedins_code
-        )));
+        return Err(CatalogError::NotFound(format!("institution {}", m.fixmedins_code)));
     }
     Ok(())
 }
@@ -621,10 +548,7 @@ pub fn mapping_in_force(
          ORDER BY begndate DESC LIMIT 1"
     );
     let row = tx.query_opt(&sql, params![fixmedins_code, medins_list_codg, date])?;
-    Ok(row
-        .map(|r| mapping_from(&r))
-        .transpose()?
-        .map(|r| r.mapping))
+    Ok(row.map(|r| mapping_from(&r)).transpose()?.map(|r| r.mapping))
 }
 
 /// 3302: cancels the valid mappings of a local code to `med_list_codg`. They end on `on`
@@ -645,14 +569,7 @@ pub fn cancel_mapping(
            enddate = CASE WHEN enddate IS NULL OR enddate > $3 THEN $3 ELSE enddate END
          WHERE fixmedins_code = $4 AND medins_list_codg = $5 AND med_list_codg = $6
            AND vali_flag = 1",
-        params![
-            rid,
-            updt_time,
-            on,
-            fixmedins_code,
-            medins_list_codg,
-            med_list_codg
-        ],
+        params![rid, updt_time, on, fixmedins_code, medins_list_codg, med_list_codg],
     )?;
     if n == 0 {
         return Err(CatalogError::NotFound(format!(
@@ -672,11 +589,8 @@ pub fn mapping_page(
 ) -> Result<Page<MappingRecord>> {
     let (_, size, offset) = page_window(page_num, page_size);
     let filter = "updt_time >= $1 AND ($2 IS NULL OR fixmedins_code = $2)";
-    let records = count(
-        tx,
-        &format!("SELECT COUNT(*) FROM med_map WHERE {filter}"),
-        params![updt_time_from, fixmedins_code],
-    )?;
+    let records =
+        count(tx, &format!("SELECT COUNT(*) FROM med_map WHERE {filter}"), params![updt_time_from, fixmedins_code])?;
     let sql = format!(
         "SELECT {MAP_COLS} FROM med_map WHERE {filter}
          ORDER BY updt_time, rid LIMIT $3 OFFSET $4"

@@ -93,29 +93,23 @@ pub struct Row(pub Vec<Value>);
 
 impl Row {
     pub fn i64(&self, i: usize) -> Result<i64, DbError> {
-        self.opt_i64(i)?
-            .ok_or_else(|| DbError::Decode(format!("column {i} is NULL")))
+        self.opt_i64(i)?.ok_or_else(|| DbError::Decode(format!("column {i} is NULL")))
     }
     pub fn opt_i64(&self, i: usize) -> Result<Option<i64>, DbError> {
         match self.0.get(i) {
             Some(Value::Int(v)) => Ok(*v),
             Some(Value::Text(None)) => Ok(None),
-            other => Err(DbError::Decode(format!(
-                "column {i}: expected integer, got {other:?}"
-            ))),
+            other => Err(DbError::Decode(format!("column {i}: expected integer, got {other:?}"))),
         }
     }
     pub fn str(&self, i: usize) -> Result<String, DbError> {
-        self.opt_str(i)?
-            .ok_or_else(|| DbError::Decode(format!("column {i} is NULL")))
+        self.opt_str(i)?.ok_or_else(|| DbError::Decode(format!("column {i} is NULL")))
     }
     pub fn opt_str(&self, i: usize) -> Result<Option<String>, DbError> {
         match self.0.get(i) {
             Some(Value::Text(v)) => Ok(v.clone()),
             Some(Value::Int(None)) => Ok(None),
-            other => Err(DbError::Decode(format!(
-                "column {i}: expected text, got {other:?}"
-            ))),
+            other => Err(DbError::Decode(format!("column {i}: expected text, got {other:?}"))),
         }
     }
     pub fn fen(&self, i: usize) -> Result<yibao_domain::Fen, DbError> {
@@ -125,9 +119,7 @@ impl Row {
         self.i64(i).map(|d| yibao_domain::Date::from_days(d as i32))
     }
     pub fn opt_date(&self, i: usize) -> Result<Option<yibao_domain::Date>, DbError> {
-        Ok(self
-            .opt_i64(i)?
-            .map(|d| yibao_domain::Date::from_days(d as i32)))
+        Ok(self.opt_i64(i)?.map(|d| yibao_domain::Date::from_days(d as i32)))
     }
     pub fn bool(&self, i: usize) -> Result<bool, DbError> {
         self.i64(i).map(|v| v != 0)
@@ -174,10 +166,7 @@ pub trait Tx {
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, DbError> {
         let mut rows = self.query(sql, params)?;
         if rows.len() > 1 {
-            return Err(DbError::Other(format!(
-                "expected at most one row, got {}",
-                rows.len()
-            )));
+            return Err(DbError::Other(format!("expected at most one row, got {}", rows.len())));
         }
         Ok(rows.pop())
     }
@@ -194,10 +183,6 @@ pub enum TxEnd {
 /// `Commit`; `read` runs it on a consistent snapshot and never writes.
 pub trait Backend: Send + Sync + fmt::Debug {
     fn dialect(&self) -> Dialect;
-    fn write(
-        &self,
-        body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>,
-    ) -> Result<(), DbError>;
-    fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>)
-        -> Result<(), DbError>;
+    fn write(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>) -> Result<(), DbError>;
+    fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError>;
 }

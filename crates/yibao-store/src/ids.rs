@@ -15,18 +15,10 @@ pub struct IdGen {
 
 impl IdGen {
     pub fn new() -> IdGen {
-        IdGen::with_node(
-            std::env::var("YIBAO_NODE")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-        )
+        IdGen::with_node(std::env::var("YIBAO_NODE").ok().and_then(|v| v.parse().ok()).unwrap_or(0))
     }
     pub fn with_node(node: u64) -> IdGen {
-        IdGen {
-            node: node & 0x3f,
-            last: Mutex::new(0),
-        }
+        IdGen { node: node & 0x3f, last: Mutex::new(0) }
     }
     pub fn next(&self) -> i64 {
         let now = SystemTime::now()
@@ -36,11 +28,7 @@ impl IdGen {
             .saturating_sub(EPOCH_MS);
         let candidate = (now << 22) | (self.node << 16);
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        let id = if candidate > *last {
-            candidate
-        } else {
-            *last + 1
-        };
+        let id = if candidate > *last { candidate } else { *last + 1 };
         *last = id;
         id as i64
     }

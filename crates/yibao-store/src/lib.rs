@@ -23,10 +23,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(backend: Arc<dyn Backend>) -> Store {
-        Store {
-            backend,
-            ids: Arc::new(IdGen::new()),
-        }
+        Store { backend, ids: Arc::new(IdGen::new()) }
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -40,18 +37,11 @@ impl Store {
     /// Runs `body` in one write transaction: committed if it returns `Ok`, rolled back (nothing
     /// written) if it returns `Err`. A backend may run `body` again after a transient failure,
     /// so it must not have effects outside the transaction.
-    pub fn write<T, E: From<DbError>>(
-        &self,
-        mut body: impl FnMut(&mut dyn Tx) -> Result<T, E>,
-    ) -> Result<T, E> {
+    pub fn write<T, E: From<DbError>>(&self, mut body: impl FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         let mut out: Option<Result<T, E>> = None;
         self.backend.write(&mut |tx| {
             let r = body(tx);
-            let end = if r.is_ok() {
-                TxEnd::Commit
-            } else {
-                TxEnd::Rollback
-            };
+            let end = if r.is_ok() { TxEnd::Commit } else { TxEnd::Rollback };
             out = Some(r);
             Ok(end)
         })?;
@@ -59,10 +49,7 @@ impl Store {
     }
 
     /// Runs `body` on a consistent read-only snapshot.
-    pub fn read<T, E: From<DbError>>(
-        &self,
-        mut body: impl FnMut(&mut dyn Tx) -> Result<T, E>,
-    ) -> Result<T, E> {
+    pub fn read<T, E: From<DbError>>(&self, mut body: impl FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         let mut out: Option<Result<T, E>> = None;
         self.backend.read(&mut |tx| {
             out = Some(body(tx));

@@ -13,11 +13,7 @@ pub enum PolicyStoreError {
     #[error(transparent)]
     Policy(#[from] PolicyError),
     #[error("no {insutype} policy of region {admdvs} is in force on {date}")]
-    NotInForce {
-        admdvs: String,
-        insutype: String,
-        date: Date,
-    },
+    NotInForce { admdvs: String, insutype: String, date: Date },
 }
 
 /// Stores a validated policy, replacing a version with the same begin date.
@@ -36,47 +32,29 @@ pub fn put_policy(tx: &mut dyn Tx, p: &Policy, now: i64) -> Result<(), PolicySto
     Ok(())
 }
 
-pub fn versions(
-    tx: &mut dyn Tx,
-    admdvs: &str,
-    insutype: &str,
-) -> Result<Vec<Policy>, PolicyStoreError> {
+pub fn versions(tx: &mut dyn Tx, admdvs: &str, insutype: &str) -> Result<Vec<Policy>, PolicyStoreError> {
     let rows = tx.query(
         "SELECT body FROM policy WHERE admdvs = $1 AND insutype = $2 ORDER BY begndate",
         params![admdvs, insutype],
     )?;
-    rows.iter()
-        .map(|r| Ok(Policy::from_json(&r.str(0)?)?))
-        .collect()
+    rows.iter().map(|r| Ok(Policy::from_json(&r.str(0)?)?)).collect()
 }
 
-pub fn policy_in_force(
-    tx: &mut dyn Tx,
-    admdvs: &str,
-    insutype: &str,
-    on: Date,
-) -> Result<Policy, PolicyStoreError> {
+pub fn policy_in_force(tx: &mut dyn Tx, admdvs: &str, insutype: &str, on: Date) -> Result<Policy, PolicyStoreError> {
     let row = tx.query_opt(
         "SELECT body FROM policy WHERE admdvs = $1 AND insutype = $2 AND begndate <= $3 AND (enddate IS NULL OR enddate > $3)",
         params![admdvs, insutype, on],
     )?;
     match row {
         Some(r) => Ok(Policy::from_json(&r.str(0)?)?),
-        None => Err(PolicyStoreError::NotInForce {
-            admdvs: admdvs.to_owned(),
-            insutype: insutype.to_owned(),
-            date: on,
-        }),
+        None => {
+            Err(PolicyStoreError::NotInForce { admdvs: admdvs.to_owned(), insutype: insutype.to_owned(), date: on })
+        }
     }
 }
 
 /// All stored versions, for export and the operator console.
 pub fn all_policies(tx: &mut dyn Tx) -> Result<Vec<Policy>, PolicyStoreError> {
-    let rows = tx.query(
-        "SELECT body FROM policy ORDER BY admdvs, insutype, begndate",
-        &[],
-    )?;
-    rows.iter()
-        .map(|r| Ok(Policy::from_json(&r.str(0)?)?))
-        .collect()
+    let rows = tx.query("SELECT body FROM policy ORDER BY admdvs, insutype, begndate", &[])?;
+    rows.iter().map(|r| Ok(Policy::from_json(&r.str(0)?)?)).collect()
 }

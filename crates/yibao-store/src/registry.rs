@@ -8,8 +8,7 @@
 use crate::db::{DbError, Row, Tx};
 use crate::params;
 use yibao_domain::registry::{
-    AccountEntry, Contribution, Employer, Enrollment, EntryKind, Institution, MulaidBinding,
-    Person, PersonIdet, Region,
+    AccountEntry, Contribution, Employer, Enrollment, EntryKind, Institution, MulaidBinding, Person, PersonIdet, Region,
 };
 use yibao_domain::{Date, DateTime, Fen};
 
@@ -24,11 +23,7 @@ pub enum RegistryError {
     #[error("invalid {field}: {value:?}")]
     Invalid { field: &'static str, value: String },
     #[error("personal account of {psn_no} holds {balance}, cannot pay {amount}")]
-    InsufficientBalance {
-        psn_no: String,
-        balance: Fen,
-        amount: Fen,
-    },
+    InsufficientBalance { psn_no: String, balance: Fen, amount: Fen },
 }
 
 type Result<T> = std::result::Result<T, RegistryError>;
@@ -53,14 +48,7 @@ pub fn upsert_region(tx: &mut dyn Tx, r: &Region, updt_time: DateTime) -> Result
          ON CONFLICT (admdvs) DO UPDATE SET name = excluded.name,
            prov_admdvs = excluded.prov_admdvs, lv = excluded.lv,
            pool_flag = excluded.pool_flag, updt_time = excluded.updt_time",
-        params![
-            &r.admdvs,
-            &r.name,
-            &r.prov_admdvs,
-            &r.lv,
-            r.pool_flag,
-            updt_time
-        ],
+        params![&r.admdvs, &r.name, &r.prov_admdvs, &r.lv, r.pool_flag, updt_time],
     )?;
     Ok(())
 }
@@ -79,9 +67,7 @@ fn region_from(row: &Row) -> Result<Region> {
 
 pub fn region(tx: &mut dyn Tx, admdvs: &str) -> Result<Option<Region>> {
     let sql = format!("SELECT {REGION_COLS} FROM region WHERE admdvs = $1");
-    tx.query_opt(&sql, params![admdvs])?
-        .map(|r| region_from(&r))
-        .transpose()
+    tx.query_opt(&sql, params![admdvs])?.map(|r| region_from(&r)).transpose()
 }
 
 /// All regions, provinces before their pooling regions (ordered by code).
@@ -92,17 +78,11 @@ pub fn regions(tx: &mut dyn Tx) -> Result<Vec<Region>> {
 
 /// Inserts or updates an employer by emp_no. A USCC already held by another employer is refused.
 pub fn upsert_employer(tx: &mut dyn Tx, e: &Employer, updt_time: DateTime) -> Result<()> {
-    let holder = tx.query_opt(
-        "SELECT emp_no FROM employer WHERE uscc = $1",
-        params![&e.uscc],
-    )?;
+    let holder = tx.query_opt("SELECT emp_no FROM employer WHERE uscc = $1", params![&e.uscc])?;
     if let Some(row) = holder {
         let other = row.str(0)?;
         if other != e.emp_no {
-            return Err(RegistryError::Duplicate(format!(
-                "uscc {} belongs to employer {other}",
-                e.uscc
-            )));
+            return Err(RegistryError::Duplicate(format!("uscc {} belongs to employer {other}", e.uscc)));
         }
     }
     tx.execute(
@@ -116,28 +96,14 @@ pub fn upsert_employer(tx: &mut dyn Tx, e: &Employer, updt_time: DateTime) -> Re
 }
 
 pub fn employer(tx: &mut dyn Tx, emp_no: &str) -> Result<Option<Employer>> {
-    let row = tx.query_opt(
-        "SELECT emp_no, uscc, emp_name, admdvs FROM employer WHERE emp_no = $1",
-        params![emp_no],
-    )?;
-    row.map(|r| {
-        Ok(Employer {
-            emp_no: r.str(0)?,
-            uscc: r.str(1)?,
-            emp_name: r.str(2)?,
-            admdvs: r.str(3)?,
-        })
-    })
-    .transpose()
+    let row = tx.query_opt("SELECT emp_no, uscc, emp_name, admdvs FROM employer WHERE emp_no = $1", params![emp_no])?;
+    row.map(|r| Ok(Employer { emp_no: r.str(0)?, uscc: r.str(1)?, emp_name: r.str(2)?, admdvs: r.str(3)? })).transpose()
 }
 
 /// Inserts or updates an institution. The policy grade is stored beside hosp_lv so that queries
 /// can filter on it; an hosp_lv outside the national dictionary is refused.
 pub fn upsert_institution(tx: &mut dyn Tx, i: &Institution, updt_time: DateTime) -> Result<()> {
-    let grade = i.grade().ok_or_else(|| RegistryError::Invalid {
-        field: "hosp_lv",
-        value: i.hosp_lv.clone(),
-    })?;
+    let grade = i.grade().ok_or_else(|| RegistryError::Invalid { field: "hosp_lv", value: i.hosp_lv.clone() })?;
     tx.execute(
         "INSERT INTO institution (fixmedins_code, fixmedins_name, fixmedins_type, hosp_lv, lv,
            admdvs, uscc, remote_flag, agre_begn, agre_end, updt_time)
@@ -183,9 +149,7 @@ fn institution_from(row: &Row) -> Result<Institution> {
 
 pub fn institution(tx: &mut dyn Tx, fixmedins_code: &str) -> Result<Option<Institution>> {
     let sql = format!("SELECT {INSTITUTION_COLS} FROM institution WHERE fixmedins_code = $1");
-    tx.query_opt(&sql, params![fixmedins_code])?
-        .map(|r| institution_from(&r))
-        .transpose()
+    tx.query_opt(&sql, params![fixmedins_code])?.map(|r| institution_from(&r)).transpose()
 }
 
 /// Institutions in code order, `limit` at most, after `after` (keyset paging for exports).
@@ -194,10 +158,7 @@ pub fn institutions_after(tx: &mut dyn Tx, after: &str, limit: i64) -> Result<Ve
         "SELECT {INSTITUTION_COLS} FROM institution WHERE fixmedins_code > $1
          ORDER BY fixmedins_code LIMIT $2"
     );
-    tx.query(&sql, params![after, limit])?
-        .iter()
-        .map(institution_from)
-        .collect()
+    tx.query(&sql, params![after, limit])?.iter().map(institution_from).collect()
 }
 
 // Persons ------------------------------------------------------------------------------------
@@ -266,8 +227,7 @@ fn person_duplicate(tx: &mut dyn Tx, p: &Person) -> RegistryError {
     }
 }
 
-const PERSON_COLS: &str =
-    "psn_no, psn_cert_type, certno, psn_name, gend, brdy, naty, admdvs, tel, addr, death_date";
+const PERSON_COLS: &str = "psn_no, psn_cert_type, certno, psn_name, gend, brdy, naty, admdvs, tel, addr, death_date";
 
 fn person_from(row: &Row) -> Result<Person> {
     Ok(Person {
@@ -287,26 +247,18 @@ fn person_from(row: &Row) -> Result<Person> {
 
 pub fn person_by_psn_no(tx: &mut dyn Tx, psn_no: &str) -> Result<Option<Person>> {
     let sql = format!("SELECT {PERSON_COLS} FROM person WHERE psn_no = $1");
-    tx.query_opt(&sql, params![psn_no])?
-        .map(|r| person_from(&r))
-        .transpose()
+    tx.query_opt(&sql, params![psn_no])?.map(|r| person_from(&r)).transpose()
 }
 
 pub fn person_by_cert(tx: &mut dyn Tx, cert_type: &str, certno: &str) -> Result<Option<Person>> {
     let sql = format!("SELECT {PERSON_COLS} FROM person WHERE psn_cert_type = $1 AND certno = $2");
-    tx.query_opt(&sql, params![cert_type, certno])?
-        .map(|r| person_from(&r))
-        .transpose()
+    tx.query_opt(&sql, params![cert_type, certno])?.map(|r| person_from(&r)).transpose()
 }
 
 /// Persons in psn_no order, `limit` at most, after `after` (keyset paging for exports).
 pub fn persons_after(tx: &mut dyn Tx, after: &str, limit: i64) -> Result<Vec<Person>> {
-    let sql =
-        format!("SELECT {PERSON_COLS} FROM person WHERE psn_no > $1 ORDER BY psn_no LIMIT $2");
-    tx.query(&sql, params![after, limit])?
-        .iter()
-        .map(person_from)
-        .collect()
+    let sql = format!("SELECT {PERSON_COLS} FROM person WHERE psn_no > $1 ORDER BY psn_no LIMIT $2");
+    tx.query(&sql, params![after, limit])?.iter().map(person_from).collect()
 }
 
 pub fn count_persons(tx: &mut dyn Tx) -> Result<i64> {
@@ -320,22 +272,14 @@ pub fn insert_person_idet(tx: &mut dyn Tx, psn_no: &str, i: &PersonIdet) -> Resu
         "INSERT INTO person_idet (psn_no, psn_idet_type, psn_type_lv, begndate, enddate, memo, admdvs)
          SELECT $1, $2, $3, $4, $5, $6, admdvs FROM person WHERE psn_no = $1
          ON CONFLICT DO NOTHING",
-        params![
-            psn_no,
-            &i.psn_idet_type,
-            i.psn_type_lv.as_deref(),
-            i.begndate,
-            i.enddate,
-            i.memo.as_deref()
-        ],
+        params![psn_no, &i.psn_idet_type, i.psn_type_lv.as_deref(), i.begndate, i.enddate, i.memo.as_deref()],
     )?;
     if n == 0 {
         return Err(match person_by_psn_no(tx, psn_no)? {
             None => RegistryError::NotFound(format!("person {psn_no}")),
-            Some(_) => RegistryError::Duplicate(format!(
-                "identity {} of person {psn_no} from {}",
-                i.psn_idet_type, i.begndate
-            )),
+            Some(_) => {
+                RegistryError::Duplicate(format!("identity {} of person {psn_no} from {}", i.psn_idet_type, i.begndate))
+            }
         });
     }
     Ok(())
@@ -408,9 +352,7 @@ pub fn end_enrollment(
         params![enddate, updt_time, psn_no, insutype, begndate],
     )?;
     if n == 0 {
-        return Err(RegistryError::NotFound(format!(
-            "enrollment of {psn_no} in {insutype} from {begndate}"
-        )));
+        return Err(RegistryError::NotFound(format!("enrollment of {psn_no} in {insutype} from {begndate}")));
     }
     Ok(())
 }
@@ -454,52 +396,28 @@ pub fn enrollments_as_of(tx: &mut dyn Tx, psn_no: &str, date: Date) -> Result<Ve
     Ok(out)
 }
 
-pub fn enrollment_as_of(
-    tx: &mut dyn Tx,
-    psn_no: &str,
-    insutype: &str,
-    date: Date,
-) -> Result<Option<Enrollment>> {
+pub fn enrollment_as_of(tx: &mut dyn Tx, psn_no: &str, insutype: &str, date: Date) -> Result<Option<Enrollment>> {
     let all = enrollments_as_of(tx, psn_no, date)?;
     Ok(all.into_iter().find(|e| e.insutype == insutype))
 }
 
 /// Every enrollment period of the person, active or not, by type and start.
 pub fn enrollments_of(tx: &mut dyn Tx, psn_no: &str) -> Result<Vec<Enrollment>> {
-    let sql = format!(
-        "SELECT {ENROLLMENT_COLS} FROM enrollment WHERE psn_no = $1 ORDER BY insutype, begndate"
-    );
-    tx.query(&sql, params![psn_no])?
-        .iter()
-        .map(enrollment_from)
-        .collect()
+    let sql = format!("SELECT {ENROLLMENT_COLS} FROM enrollment WHERE psn_no = $1 ORDER BY insutype, begndate");
+    tx.query(&sql, params![psn_no])?.iter().map(enrollment_from).collect()
 }
 
 // Contributions and the personal-account ledger ----------------------------------------------
 
 /// Records one month's contribution and, when part of it goes to the personal account, credits
 /// the account in the same transaction, so the two can never disagree. Returns the entry.
-pub fn record_contribution(
-    tx: &mut dyn Tx,
-    c: &Contribution,
-    time: DateTime,
-) -> Result<Option<AccountEntry>> {
+pub fn record_contribution(tx: &mut dyn Tx, c: &Contribution, time: DateTime) -> Result<Option<AccountEntry>> {
     let n = tx.execute(
         "INSERT INTO contribution (id, psn_no, insutype, admdvs, period_ym, emp_amt, psn_amt,
            acct_amt, rcv_date)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT DO NOTHING",
-        params![
-            c.id,
-            &c.psn_no,
-            &c.insutype,
-            &c.admdvs,
-            &c.period_ym,
-            c.emp_amt,
-            c.psn_amt,
-            c.acct_amt,
-            c.rcv_date
-        ],
+        params![c.id, &c.psn_no, &c.insutype, &c.admdvs, &c.period_ym, c.emp_amt, c.psn_amt, c.acct_amt, c.rcv_date],
     )?;
     if n == 0 {
         return Err(RegistryError::Duplicate(format!(
@@ -511,15 +429,7 @@ pub fn record_contribution(
         return Ok(None);
     }
     let id = c.id.to_string();
-    let entry = append_account_entry(
-        tx,
-        &c.psn_no,
-        &c.admdvs,
-        c.acct_amt,
-        EntryKind::Credit,
-        Some(&id),
-        time,
-    )?;
+    let entry = append_account_entry(tx, &c.psn_no, &c.admdvs, c.acct_amt, EntryKind::Credit, Some(&id), time)?;
     Ok(Some(entry))
 }
 
@@ -530,13 +440,9 @@ pub fn account_balance(tx: &mut dyn Tx, psn_no: &str) -> Result<Fen> {
 
 /// (seq, balance_after) of the latest entry.
 fn last_entry(tx: &mut dyn Tx, psn_no: &str, lock: &str) -> Result<Option<(i64, Fen)>> {
-    let sql = format!(
-        "SELECT seq, balance_after FROM acct_entry WHERE psn_no = $1 ORDER BY seq DESC LIMIT 1{lock}"
-    );
+    let sql = format!("SELECT seq, balance_after FROM acct_entry WHERE psn_no = $1 ORDER BY seq DESC LIMIT 1{lock}");
     let row = tx.query_opt(&sql, params![psn_no])?;
-    Ok(row
-        .map(|r| Ok::<_, DbError>((r.i64(0)?, r.fen(1)?)))
-        .transpose()?)
+    Ok(row.map(|r| Ok::<_, DbError>((r.i64(0)?, r.fen(1)?))).transpose()?)
 }
 
 /// Appends one entry to a personal account and returns it. A debit larger than the balance is
@@ -564,11 +470,7 @@ pub fn append_account_entry(
     let (seq, balance) = last_entry(tx, psn_no, lock)?.unwrap_or((0, Fen::ZERO));
     let balance_after = balance + amount;
     if balance_after.0 < 0 {
-        return Err(RegistryError::InsufficientBalance {
-            psn_no: psn_no.to_owned(),
-            balance,
-            amount: -amount,
-        });
+        return Err(RegistryError::InsufficientBalance { psn_no: psn_no.to_owned(), balance, amount: -amount });
     }
     let entry = AccountEntry {
         psn_no: psn_no.to_owned(),
@@ -603,10 +505,9 @@ fn insert_entry(tx: &mut dyn Tx, e: &AccountEntry, admdvs: &str) -> Result<()> {
     );
     match r {
         Ok(_) => Ok(()),
-        Err(DbError::Unique(_)) => Err(RegistryError::Duplicate(format!(
-            "account entry {} of {} (a concurrent append won)",
-            e.seq, e.psn_no
-        ))),
+        Err(DbError::Unique(_)) => {
+            Err(RegistryError::Duplicate(format!("account entry {} of {} (a concurrent append won)", e.seq, e.psn_no)))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -623,8 +524,7 @@ pub fn account_entries(tx: &mut dyn Tx, psn_no: &str, limit: i64) -> Result<Vec<
 
 fn entry_from(row: &Row) -> Result<AccountEntry> {
     let kind_text = row.str(5)?;
-    let kind = EntryKind::parse(&kind_text)
-        .ok_or_else(|| DbError::Decode(format!("acct_entry.kind {kind_text:?}")))?;
+    let kind = EntryKind::parse(&kind_text).ok_or_else(|| DbError::Decode(format!("acct_entry.kind {kind_text:?}")))?;
     Ok(AccountEntry {
         psn_no: row.str(0)?,
         seq: row.i64(1)?,
@@ -643,10 +543,7 @@ fn entry_from(row: &Row) -> Result<AccountEntry> {
 /// the owner's region because the owner's account pays.
 pub fn bind_mulaid(tx: &mut dyn Tx, b: &MulaidBinding) -> Result<()> {
     if b.owner_psn_no == b.benef_psn_no {
-        return Err(RegistryError::Invalid {
-            field: "benef_psn_no",
-            value: b.benef_psn_no.clone(),
-        });
+        return Err(RegistryError::Invalid { field: "benef_psn_no", value: b.benef_psn_no.clone() });
     }
     for psn_no in [&b.owner_psn_no, &b.benef_psn_no] {
         if person_by_psn_no(tx, psn_no)?.is_none() {
@@ -670,11 +567,7 @@ pub fn bind_mulaid(tx: &mut dyn Tx, b: &MulaidBinding) -> Result<()> {
 
 /// The bindings in force on `date` whose owners may pay for `benef_psn_no`: the oldest binding
 /// first, then by owner, so the payer chosen for a settlement is always the same.
-pub fn mulaid_owners_of(
-    tx: &mut dyn Tx,
-    benef_psn_no: &str,
-    date: Date,
-) -> Result<Vec<MulaidBinding>> {
+pub fn mulaid_owners_of(tx: &mut dyn Tx, benef_psn_no: &str, date: Date) -> Result<Vec<MulaidBinding>> {
     let rows = tx.query(
         "SELECT owner_psn_no, benef_psn_no, relation, begndate, enddate FROM mulaid_binding
          WHERE benef_psn_no = $1 AND begndate <= $2 AND (enddate IS NULL OR enddate > $2)

@@ -53,33 +53,22 @@ pub fn msg_put(tx: &mut dyn Tx, m: &MsgRecord) -> Result<(), DbError> {
 }
 
 pub fn msg_mark_reversed(tx: &mut dyn Tx, msgid: &str) -> Result<(), DbError> {
-    tx.execute(
-        "UPDATE msg_log SET reversed = 1 WHERE msgid = $1",
-        params![msgid],
-    )?;
+    tx.execute("UPDATE msg_log SET reversed = 1 WHERE msgid = $1", params![msgid])?;
     Ok(())
 }
 
 // ---- sign-in ----------------------------------------------------------------------------------
 
-pub fn sign_in(
-    tx: &mut dyn Tx,
-    sign_no: &str,
-    fixmedins_code: &str,
-    opter_no: &str,
-    now: i64,
-) -> Result<(), DbError> {
-    tx.execute("INSERT INTO sign_in (sign_no, fixmedins_code, opter_no, sign_time) VALUES ($1, $2, $3, $4)", params![sign_no, fixmedins_code, opter_no, now])?;
+pub fn sign_in(tx: &mut dyn Tx, sign_no: &str, fixmedins_code: &str, opter_no: &str, now: i64) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO sign_in (sign_no, fixmedins_code, opter_no, sign_time) VALUES ($1, $2, $3, $4)",
+        params![sign_no, fixmedins_code, opter_no, now],
+    )?;
     Ok(())
 }
 
 /// Signs out; returns false if the sign-in is unknown, another institution's, or already closed.
-pub fn sign_out(
-    tx: &mut dyn Tx,
-    sign_no: &str,
-    fixmedins_code: &str,
-    now: i64,
-) -> Result<bool, DbError> {
+pub fn sign_out(tx: &mut dyn Tx, sign_no: &str, fixmedins_code: &str, now: i64) -> Result<bool, DbError> {
     let n = tx.execute(
         "UPDATE sign_in SET sign_out_time = $3 WHERE sign_no = $1 AND fixmedins_code = $2 AND sign_out_time IS NULL",
         params![sign_no, fixmedins_code, now],
@@ -88,7 +77,10 @@ pub fn sign_out(
 }
 
 pub fn sign_in_open(tx: &mut dyn Tx, sign_no: &str, fixmedins_code: &str) -> Result<bool, DbError> {
-    let r = tx.query_opt("SELECT 1 FROM sign_in WHERE sign_no = $1 AND fixmedins_code = $2 AND sign_out_time IS NULL", params![sign_no, fixmedins_code])?;
+    let r = tx.query_opt(
+        "SELECT 1 FROM sign_in WHERE sign_no = $1 AND fixmedins_code = $2 AND sign_out_time IS NULL",
+        params![sign_no, fixmedins_code],
+    )?;
     Ok(r.is_some())
 }
 
@@ -165,10 +157,8 @@ pub fn insert_visit(tx: &mut dyn Tx, v: &Visit) -> Result<(), DbError> {
 /// Reads a visit; with `lock`, holds its row until the transaction ends (PostgreSQL).
 pub fn visit(tx: &mut dyn Tx, mdtrt_id: &str, lock: bool) -> Result<Option<Visit>, DbError> {
     let suffix = if lock { tx.dialect().for_update() } else { "" };
-    let row = tx.query_opt(
-        &format!("SELECT {VISIT_COLS} FROM visit WHERE mdtrt_id = $1{suffix}"),
-        params![mdtrt_id],
-    )?;
+    let row =
+        tx.query_opt(&format!("SELECT {VISIT_COLS} FROM visit WHERE mdtrt_id = $1{suffix}"), params![mdtrt_id])?;
     row.as_ref().map(visit_from).transpose()
 }
 
@@ -181,13 +171,7 @@ pub fn update_visit(tx: &mut dyn Tx, v: &Visit) -> Result<(), DbError> {
     Ok(())
 }
 
-pub fn visits_of_person(
-    tx: &mut dyn Tx,
-    psn_no: &str,
-    from: i64,
-    to: i64,
-    limit: i64,
-) -> Result<Vec<Visit>, DbError> {
+pub fn visits_of_person(tx: &mut dyn Tx, psn_no: &str, from: i64, to: i64, limit: i64) -> Result<Vec<Visit>, DbError> {
     let rows = tx.query(
         &format!("SELECT {VISIT_COLS} FROM visit WHERE psn_no = $1 AND begntime >= $2 AND begntime < $3 ORDER BY begntime LIMIT $4"),
         params![psn_no, from, to, limit],
@@ -198,12 +182,7 @@ pub fn visits_of_person(
 /// Serializes all settlement work on one person (PostgreSQL row lock; SQLite has one writer).
 pub fn lock_person(tx: &mut dyn Tx, psn_no: &str) -> Result<bool, DbError> {
     let suffix = tx.dialect().for_update();
-    Ok(tx
-        .query_opt(
-            &format!("SELECT psn_no FROM person WHERE psn_no = $1{suffix}"),
-            params![psn_no],
-        )?
-        .is_some())
+    Ok(tx.query_opt(&format!("SELECT psn_no FROM person WHERE psn_no = $1{suffix}"), params![psn_no])?.is_some())
 }
 
 // ---- fee lines ---------------------------------------------------------------------------------
@@ -287,11 +266,7 @@ pub fn insert_line(tx: &mut dyn Tx, l: &FeeLineRow) -> Result<(), DbError> {
     Ok(())
 }
 
-pub fn line(
-    tx: &mut dyn Tx,
-    mdtrt_id: &str,
-    feedetl_sn: &str,
-) -> Result<Option<FeeLineRow>, DbError> {
+pub fn line(tx: &mut dyn Tx, mdtrt_id: &str, feedetl_sn: &str) -> Result<Option<FeeLineRow>, DbError> {
     let r = tx.query_opt(
         &format!("SELECT {LINE_COLS} FROM fee_line WHERE mdtrt_id = $1 AND feedetl_sn = $2"),
         params![mdtrt_id, feedetl_sn],
@@ -300,11 +275,7 @@ pub fn line(
 }
 
 /// Active lines not yet consumed by a settlement, optionally of one charge batch.
-pub fn unsettled_lines(
-    tx: &mut dyn Tx,
-    mdtrt_id: &str,
-    chrg_bchno: Option<&str>,
-) -> Result<Vec<FeeLineRow>, DbError> {
+pub fn unsettled_lines(tx: &mut dyn Tx, mdtrt_id: &str, chrg_bchno: Option<&str>) -> Result<Vec<FeeLineRow>, DbError> {
     let rows = match chrg_bchno {
         Some(b) => tx.query(
             &format!("SELECT {LINE_COLS} FROM fee_line WHERE mdtrt_id = $1 AND stas = 'active' AND setl_id IS NULL AND chrg_bchno = $2 ORDER BY feedetl_sn"),
@@ -319,10 +290,8 @@ pub fn unsettled_lines(
 }
 
 pub fn lines_of_settlement(tx: &mut dyn Tx, setl_id: &str) -> Result<Vec<FeeLineRow>, DbError> {
-    let rows = tx.query(
-        &format!("SELECT {LINE_COLS} FROM fee_line WHERE setl_id = $1 ORDER BY feedetl_sn"),
-        params![setl_id],
-    )?;
+    let rows = tx
+        .query(&format!("SELECT {LINE_COLS} FROM fee_line WHERE setl_id = $1 ORDER BY feedetl_sn"), params![setl_id])?;
     rows.iter().map(line_from).collect()
 }
 
@@ -335,40 +304,27 @@ pub fn cancel_lines(
 ) -> Result<u64, DbError> {
     let base = "UPDATE fee_line SET stas = 'cancelled' WHERE mdtrt_id = $1 AND stas = 'active' AND setl_id IS NULL";
     match (feedetl_sn, chrg_bchno) {
-        (Some(sn), _) => tx.execute(
-            &format!("{base} AND feedetl_sn = $2"),
-            params![mdtrt_id, sn],
-        ),
+        (Some(sn), _) => tx.execute(&format!("{base} AND feedetl_sn = $2"), params![mdtrt_id, sn]),
         (None, Some(b)) => tx.execute(&format!("{base} AND chrg_bchno = $2"), params![mdtrt_id, b]),
         (None, None) => tx.execute(base, params![mdtrt_id]),
     }
 }
 
-pub fn mark_lines(
-    tx: &mut dyn Tx,
-    mdtrt_id: &str,
-    sns: &[String],
-    setl_id: &str,
-) -> Result<(), DbError> {
+pub fn mark_lines(tx: &mut dyn Tx, mdtrt_id: &str, sns: &[String], setl_id: &str) -> Result<(), DbError> {
     for sn in sns {
         let n = tx.execute(
             "UPDATE fee_line SET setl_id = $3 WHERE mdtrt_id = $1 AND feedetl_sn = $2 AND setl_id IS NULL AND stas = 'active'",
             params![mdtrt_id, sn.as_str(), setl_id],
         )?;
         if n != 1 {
-            return Err(DbError::Other(format!(
-                "fee line {sn} of visit {mdtrt_id} changed during settlement"
-            )));
+            return Err(DbError::Other(format!("fee line {sn} of visit {mdtrt_id} changed during settlement")));
         }
     }
     Ok(())
 }
 
 pub fn unmark_lines(tx: &mut dyn Tx, setl_id: &str) -> Result<u64, DbError> {
-    tx.execute(
-        "UPDATE fee_line SET setl_id = NULL WHERE setl_id = $1",
-        params![setl_id],
-    )
+    tx.execute("UPDATE fee_line SET setl_id = NULL WHERE setl_id = $1", params![setl_id])
 }
 
 // ---- settlements ------------------------------------------------------------------------------
@@ -423,11 +379,7 @@ pub const AMOUNT_COLS: [&str; 20] = [
 
 impl SettlementRow {
     pub fn amount(&self, col: &str) -> Fen {
-        AMOUNT_COLS
-            .iter()
-            .position(|c| *c == col)
-            .map(|i| self.amounts[i])
-            .unwrap_or_default()
+        AMOUNT_COLS.iter().position(|c| *c == col).map(|i| self.amounts[i]).unwrap_or_default()
     }
 }
 
@@ -464,11 +416,7 @@ fn settlement_from(r: &Row) -> Result<SettlementRow, DbError> {
     })
 }
 
-pub fn insert_settlement(
-    tx: &mut dyn Tx,
-    s: &SettlementRow,
-    funds: &[FundRow],
-) -> Result<(), DbError> {
+pub fn insert_settlement(tx: &mut dyn Tx, s: &SettlementRow, funds: &[FundRow]) -> Result<(), DbError> {
     let placeholders: Vec<String> = (1..=37).map(|i| format!("${i}")).collect();
     let mut ps = params![
         s.setl_id.as_str(),
@@ -491,14 +439,7 @@ pub fn insert_settlement(
     .to_vec();
     ps.extend(s.amounts.iter().map(|a| crate::Value::from(*a)));
     ps.push(crate::Value::from(s.body.as_str()));
-    tx.execute(
-        &format!(
-            "INSERT INTO settlement ({}) VALUES ({})",
-            setl_cols(),
-            placeholders.join(", ")
-        ),
-        &ps,
-    )?;
+    tx.execute(&format!("INSERT INTO settlement ({}) VALUES ({})", setl_cols(), placeholders.join(", ")), &ps)?;
     for (i, f) in funds.iter().enumerate() {
         tx.execute(
             "INSERT INTO settlement_fund (setl_id, seq, admdvs, fund_pay_type, inscp_scp_amt, crt_payb_lmt_amt, fund_payamt, setl_proc_info) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -508,31 +449,16 @@ pub fn insert_settlement(
     Ok(())
 }
 
-pub fn settlement(
-    tx: &mut dyn Tx,
-    setl_id: &str,
-    lock: bool,
-) -> Result<Option<SettlementRow>, DbError> {
+pub fn settlement(tx: &mut dyn Tx, setl_id: &str, lock: bool) -> Result<Option<SettlementRow>, DbError> {
     let suffix = if lock { tx.dialect().for_update() } else { "" };
-    let r = tx.query_opt(
-        &format!(
-            "SELECT {} FROM settlement WHERE setl_id = $1{suffix}",
-            setl_cols()
-        ),
-        params![setl_id],
-    )?;
+    let r =
+        tx.query_opt(&format!("SELECT {} FROM settlement WHERE setl_id = $1{suffix}", setl_cols()), params![setl_id])?;
     r.as_ref().map(settlement_from).transpose()
 }
 
-pub fn settlements_of_visit(
-    tx: &mut dyn Tx,
-    mdtrt_id: &str,
-) -> Result<Vec<SettlementRow>, DbError> {
+pub fn settlements_of_visit(tx: &mut dyn Tx, mdtrt_id: &str) -> Result<Vec<SettlementRow>, DbError> {
     let rows = tx.query(
-        &format!(
-            "SELECT {} FROM settlement WHERE mdtrt_id = $1 ORDER BY setl_time, setl_id",
-            setl_cols()
-        ),
+        &format!("SELECT {} FROM settlement WHERE mdtrt_id = $1 ORDER BY setl_time, setl_id", setl_cols()),
         params![mdtrt_id],
     )?;
     rows.iter().map(settlement_from).collect()
@@ -610,12 +536,7 @@ pub fn totals(
         params![fixmedins_code, insutype, clr_type, from, to],
     )?;
     let r = r.ok_or_else(|| DbError::Other("aggregate returned no row".into()))?;
-    Ok(Totals {
-        count: r.i64(0)?,
-        medfee_sumamt: r.fen(1)?,
-        fund_pay_sumamt: r.fen(2)?,
-        acct_pay: r.fen(3)?,
-    })
+    Ok(Totals { count: r.i64(0)?, medfee_sumamt: r.fen(1)?, fund_pay_sumamt: r.fen(2)?, acct_pay: r.fen(3)? })
 }
 
 // ---- accumulators -----------------------------------------------------------------------------
@@ -626,20 +547,17 @@ pub fn accumulators(
     insutype: &str,
     year: i64,
 ) -> Result<BTreeMap<String, Fen>, DbError> {
-    let rows = tx.query("SELECT cum_type_code, cum FROM accumulator WHERE psn_no = $1 AND insutype = $2 AND cum_year = $3", params![psn_no, insutype, year])?;
+    let rows = tx.query(
+        "SELECT cum_type_code, cum FROM accumulator WHERE psn_no = $1 AND insutype = $2 AND cum_year = $3",
+        params![psn_no, insutype, year],
+    )?;
     rows.iter().map(|r| Ok((r.str(0)?, r.fen(1)?))).collect()
 }
 
 /// All accumulators of a person in a year, across insurance types (5206).
-pub fn accumulators_of_year(
-    tx: &mut dyn Tx,
-    psn_no: &str,
-    year: i64,
-) -> Result<Vec<(String, String, Fen)>, DbError> {
+pub fn accumulators_of_year(tx: &mut dyn Tx, psn_no: &str, year: i64) -> Result<Vec<(String, String, Fen)>, DbError> {
     let rows = tx.query("SELECT insutype, cum_type_code, cum FROM accumulator WHERE psn_no = $1 AND cum_year = $2 ORDER BY insutype, cum_type_code", params![psn_no, year])?;
-    rows.iter()
-        .map(|r| Ok((r.str(0)?, r.str(1)?, r.fen(2)?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.str(0)?, r.str(1)?, r.fen(2)?))).collect()
 }
 
 pub fn apply_deltas(
@@ -675,7 +593,14 @@ pub struct Event {
 pub fn append_event(tx: &mut dyn Tx, e: &Event) -> Result<(), DbError> {
     tx.execute(
         "INSERT INTO outbox (seq, admdvs, event_type, aggregate_id, payload, created) VALUES ($1, $2, $3, $4, $5, $6)",
-        params![e.seq, e.admdvs.as_str(), e.event_type.as_str(), e.aggregate_id.as_str(), e.payload.as_str(), e.created],
+        params![
+            e.seq,
+            e.admdvs.as_str(),
+            e.event_type.as_str(),
+            e.aggregate_id.as_str(),
+            e.payload.as_str(),
+            e.created
+        ],
     )?;
     Ok(())
 }

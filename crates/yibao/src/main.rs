@@ -19,12 +19,7 @@ use yibao_store::Store;
 )]
 struct Cli {
     /// Store: a SQLite file (`sqlite://data/yibao.db`, or a plain path) or `postgres://user@host/db`.
-    #[arg(
-        long,
-        env = "YIBAO_DB",
-        default_value = "sqlite://data/yibao.db",
-        global = true
-    )]
+    #[arg(long, env = "YIBAO_DB", default_value = "sqlite://data/yibao.db", global = true)]
     db: String,
     #[command(subcommand)]
     cmd: Cmd,
@@ -73,10 +68,7 @@ fn main() -> ExitCode {
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("YIBAO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
 type Res = Result<(), String>;
@@ -84,22 +76,14 @@ type Res = Result<(), String>;
 fn run(cli: Cli) -> Res {
     match cli.cmd {
         Cmd::Calc { case } => calc(&case),
-        Cmd::Serve {
-            listen,
-            demo,
-            persons,
-        } => {
+        Cmd::Serve { listen, demo, persons } => {
             let store = open_store(&cli.db)?;
             if demo {
                 seed_if_empty(&store, persons)?;
             }
             serve(store, &listen)
         }
-        Cmd::Seed {
-            demo,
-            persons,
-            seed,
-        } => {
+        Cmd::Seed { demo, persons, seed } => {
             if !demo {
                 return Err("only the demo world can be seeded: pass --demo".into());
             }
@@ -122,10 +106,7 @@ pub fn open_store(url: &str) -> Result<Store, String> {
 }
 
 fn serve(store: Store, listen: &str) -> Res {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listen on {listen}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -135,9 +116,7 @@ fn serve(store: Store, listen: &str) -> Res {
 }
 
 fn seed_if_empty(store: &Store, persons: usize) -> Res {
-    let n = store
-        .read(|tx| yibao_store::registry::count_persons(tx))
-        .map_err(|e| e.to_string())?;
+    let n = store.read(|tx| yibao_store::registry::count_persons(tx)).map_err(|e| e.to_string())?;
     if n > 0 {
         tracing::info!(persons = n, "store already holds data; not seeding");
         return Ok(());
@@ -147,11 +126,7 @@ fn seed_if_empty(store: &Store, persons: usize) -> Res {
 
 fn seed_demo(store: &Store, persons: usize, seed: u64) -> Res {
     let started = Instant::now();
-    let opts = yibao_seed::SeedOptions {
-        persons,
-        seed,
-        ..Default::default()
-    };
+    let opts = yibao_seed::SeedOptions { persons, seed, ..Default::default() };
     let report = yibao_seed::seed_demo(store, &opts).map_err(|e| e.to_string())?;
     let loaded = policies::load_builtin(store, &report.policy_targets)?;
     eprintln!(
@@ -186,20 +161,13 @@ fn load_policies(store: &Store, paths: &[PathBuf]) -> Res {
         let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
         let p = policies::parse(&text).map_err(|e| format!("{}: {e}", f.display()))?;
         policies::put(store, &p).map_err(|e| format!("{}: {e}", f.display()))?;
-        eprintln!(
-            "loaded {} ({} {} from {})",
-            f.display(),
-            p.admdvs,
-            p.insutype,
-            p.begndate
-        );
+        eprintln!("loaded {} ({} {} from {})", f.display(), p.admdvs, p.insutype, p.begndate);
     }
     Ok(())
 }
 
 fn calc(case_path: &Path) -> Res {
-    let text =
-        std::fs::read_to_string(case_path).map_err(|e| format!("{}: {e}", case_path.display()))?;
+    let text = std::fs::read_to_string(case_path).map_err(|e| format!("{}: {e}", case_path.display()))?;
     let case: yibao_domain::case::Case =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", case_path.display()))?;
     let policy = match &case.policy {
@@ -208,13 +176,9 @@ fn calc(case_path: &Path) -> Res {
             let t = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
             policies::parse(&t).map_err(|e| format!("{}: {e}", p.display()))?
         }
-        inline => policies::parse(&inline.to_string())
-            .map_err(|e| format!("{}: policy: {e}", case_path.display()))?,
+        inline => policies::parse(&inline.to_string()).map_err(|e| format!("{}: policy: {e}", case_path.display()))?,
     };
     let r = yibao_domain::case::run(&case, &policy).map_err(|e| e.to_string())?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
-    );
+    println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
     Ok(())
 }

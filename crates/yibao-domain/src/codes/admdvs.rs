@@ -53,10 +53,7 @@ const PROVINCES: [(&str, &str); 34] = [
 
 /// Name of the province-level division with this two-digit code.
 pub(super) fn province_name(code2: &str) -> Option<&'static str> {
-    PROVINCES
-        .iter()
-        .find(|(c, _)| *c == code2)
-        .map(|&(_, name)| name)
+    PROVINCES.iter().find(|(c, _)| *c == code2).map(|&(_, name)| name)
 }
 
 /// Rejects a code whose first two characters are not a province; the caller has checked that
@@ -117,9 +114,7 @@ impl Admdvs {
     pub fn contains(&self, other: &Admdvs) -> bool {
         match self.level() {
             AdmdvsLevel::Province => self.head(2) == other.head(2),
-            AdmdvsLevel::City => {
-                other.level() != AdmdvsLevel::Province && self.head(4) == other.head(4)
-            }
+            AdmdvsLevel::City => other.level() != AdmdvsLevel::Province && self.head(4) == other.head(4),
             AdmdvsLevel::County => self == other,
         }
     }
@@ -160,36 +155,11 @@ mod tests {
     #[test]
     fn errors_name_the_problem() {
         assert_eq!(Admdvs::parse(""), Err(CodeError::Empty));
-        assert_eq!(
-            Admdvs::parse("11010"),
-            Err(CodeError::Length {
-                expected: "6",
-                got: 5
-            })
-        );
-        assert_eq!(
-            Admdvs::parse("11O105"),
-            Err(CodeError::Charset {
-                pos: 3,
-                found: 'O',
-                expected: "a digit"
-            })
-        );
-        assert_eq!(
-            Admdvs::parse("北京市朝阳区"),
-            Err(CodeError::Charset {
-                pos: 1,
-                found: '北',
-                expected: "a digit"
-            })
-        );
-        for bad in [
-            "100000", "160000", "240000", "470000", "550000", "660000", "990000",
-        ] {
-            assert_eq!(
-                Admdvs::parse(bad),
-                Err(CodeError::UnknownProvince(bad[..2].to_string()))
-            );
+        assert_eq!(Admdvs::parse("11010"), Err(CodeError::Length { expected: "6", got: 5 }));
+        assert_eq!(Admdvs::parse("11O105"), Err(CodeError::Charset { pos: 3, found: 'O', expected: "a digit" }));
+        assert_eq!(Admdvs::parse("北京市朝阳区"), Err(CodeError::Charset { pos: 1, found: '北', expected: "a digit" }));
+        for bad in ["100000", "160000", "240000", "470000", "550000", "660000", "990000"] {
+            assert_eq!(Admdvs::parse(bad), Err(CodeError::UnknownProvince(bad[..2].to_string())));
         }
     }
 

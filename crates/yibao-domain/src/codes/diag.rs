@@ -14,9 +14,7 @@ const SHAPE: &str = "an ICD-10 code: uppercase letter and 2 digits, optionally '
 /// `x` + 3 digits. The extension is always the last 4 bytes, so no backtracking is needed.
 /// Works on bytes: any non-ASCII byte simply fails to match.
 pub(super) fn icd_tail_ok(rest: &[u8], max: usize) -> bool {
-    let body_ok = |t: &[u8]| {
-        (1..=max).contains(&t.len()) && t.iter().all(|&c| c.is_ascii_digit() || c == b'x')
-    };
+    let body_ok = |t: &[u8]| (1..=max).contains(&t.len()) && t.iter().all(|&c| c.is_ascii_digit() || c == b'x');
     if body_ok(rest) {
         return true;
     }

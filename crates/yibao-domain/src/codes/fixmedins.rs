@@ -38,11 +38,7 @@ impl FixmedinsCode {
         Ok(FixmedinsCode(s.to_string()))
     }
 
-    pub fn from_parts(
-        kind: FixmedinsKind,
-        admdvs: &Admdvs,
-        serial: u32,
-    ) -> Result<FixmedinsCode, CodeError> {
+    pub fn from_parts(kind: FixmedinsKind, admdvs: &Admdvs, serial: u32) -> Result<FixmedinsCode, CodeError> {
         if serial > MAX_SERIAL {
             return Err(CodeError::Format("a 5-digit serial from 00000 to 99999"));
         }
@@ -101,33 +97,16 @@ mod tests {
 
     #[test]
     fn exact_errors() {
-        assert_eq!(
-            FixmedinsCode::parse("H5001550101"),
-            Err(CodeError::Length {
-                expected: "12",
-                got: 11
-            })
-        );
+        assert_eq!(FixmedinsCode::parse("H5001550101"), Err(CodeError::Length { expected: "12", got: 11 }));
         assert_eq!(
             FixmedinsCode::parse("h50015501017"),
-            Err(CodeError::Charset {
-                pos: 1,
-                found: 'h',
-                expected: "H (hospital) or P (pharmacy)"
-            })
+            Err(CodeError::Charset { pos: 1, found: 'h', expected: "H (hospital) or P (pharmacy)" })
         );
         assert_eq!(
             FixmedinsCode::parse("H5001550101A"),
-            Err(CodeError::Charset {
-                pos: 12,
-                found: 'A',
-                expected: "a digit"
-            })
+            Err(CodeError::Charset { pos: 12, found: 'A', expected: "a digit" })
         );
-        assert_eq!(
-            FixmedinsCode::parse("H99015501017"),
-            Err(CodeError::UnknownProvince("99".into()))
-        );
+        assert_eq!(FixmedinsCode::parse("H99015501017"), Err(CodeError::UnknownProvince("99".into())));
         assert!(FixmedinsCode::parse("H5001550101é").is_err());
     }
 

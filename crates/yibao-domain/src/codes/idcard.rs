@@ -36,11 +36,7 @@ const MIN_BIRTH_YEAR: i32 = 1850;
 
 /// The check character for 17 ASCII digits (ISO 7064 MOD 11-2).
 fn check_char(body: &[u8]) -> char {
-    let sum: u32 = body
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(&b, w)| digit_value(b) * w)
-        .sum();
+    let sum: u32 = body.iter().zip(WEIGHTS).map(|(&b, w)| digit_value(b) * w).sum();
     char::from(CHECK_CHARS[(sum % 11) as usize])
 }
 
@@ -63,13 +59,7 @@ impl IdCardNo {
         let s = trimmed(s)?;
         check_len(s, 18..=18, "18")?;
         check_chars(s, 0, 17, is_digit, "a digit")?;
-        check_chars(
-            s,
-            17,
-            18,
-            |c| is_digit(c) || c == 'X' || c == 'x',
-            "a digit or X",
-        )?;
+        check_chars(s, 17, 18, |c| is_digit(c) || c == 'X' || c == 'x', "a digit or X")?;
         // All ASCII from here on, so byte slicing is safe.
         let s = s.to_ascii_uppercase();
         check_province(&s)?;
@@ -183,65 +173,29 @@ mod tests {
         assert_eq!(j, format!("\"{VALID}\""));
         assert_eq!(serde_json::from_str::<IdCardNo>(&j).unwrap(), id);
         let e = serde_json::from_str::<IdCardNo>("\"110105194912310021\"").unwrap_err();
-        assert!(
-            e.to_string().contains("check digit should be X, found 1"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("check digit should be X, found 1"), "{e}");
     }
 
     #[test]
     fn exact_errors() {
         assert_eq!(IdCardNo::parse("  "), Err(CodeError::Empty));
-        assert_eq!(
-            IdCardNo::parse("110105194912310021"),
-            Err(CodeError::CheckDigit {
-                expected: 'X',
-                found: '1'
-            })
-        );
-        assert_eq!(
-            IdCardNo::parse("11010519491231002"),
-            Err(CodeError::Length {
-                expected: "18",
-                got: 17
-            })
-        );
+        assert_eq!(IdCardNo::parse("110105194912310021"), Err(CodeError::CheckDigit { expected: 'X', found: '1' }));
+        assert_eq!(IdCardNo::parse("11010519491231002"), Err(CodeError::Length { expected: "18", got: 17 }));
         assert_eq!(
             IdCardNo::parse("1101051949123100X2"),
-            Err(CodeError::Charset {
-                pos: 17,
-                found: 'X',
-                expected: "a digit"
-            })
+            Err(CodeError::Charset { pos: 17, found: 'X', expected: "a digit" })
         );
         assert_eq!(
             IdCardNo::parse("11010519491231002Y"),
-            Err(CodeError::Charset {
-                pos: 18,
-                found: 'Y',
-                expected: "a digit or X"
-            })
+            Err(CodeError::Charset { pos: 18, found: 'Y', expected: "a digit or X" })
         );
-        assert_eq!(
-            IdCardNo::parse("99010519491231002X"),
-            Err(CodeError::UnknownProvince("99".into()))
-        );
-        assert_eq!(
-            IdCardNo::parse("110105194902300021"),
-            Err(CodeError::BirthDate("19490230".into()))
-        );
-        assert_eq!(
-            IdCardNo::parse("110105184912310021"),
-            Err(CodeError::BirthDate("18491231".into()))
-        );
+        assert_eq!(IdCardNo::parse("99010519491231002X"), Err(CodeError::UnknownProvince("99".into())));
+        assert_eq!(IdCardNo::parse("110105194902300021"), Err(CodeError::BirthDate("19490230".into())));
+        assert_eq!(IdCardNo::parse("110105184912310021"), Err(CodeError::BirthDate("18491231".into())));
         // 18 characters, one of them multi-byte: reported, not a panic.
         assert_eq!(
             IdCardNo::parse("1101051949123100２X"),
-            Err(CodeError::Charset {
-                pos: 17,
-                found: '２',
-                expected: "a digit"
-            })
+            Err(CodeError::Charset { pos: 17, found: '２', expected: "a digit" })
         );
     }
 
@@ -258,15 +212,11 @@ mod tests {
             IdCardNo::from_parts("110105", Date::from_ymd(1800, 1, 1).unwrap(), 1),
             Err(CodeError::BirthDate("18000101".into()))
         );
-        assert_eq!(
-            IdCardNo::from_parts("990105", birth, 1),
-            Err(CodeError::UnknownProvince("99".into()))
-        );
+        assert_eq!(IdCardNo::from_parts("990105", birth, 1), Err(CodeError::UnknownProvince("99".into())));
     }
 
     fn area() -> impl Strategy<Value = String> {
-        prop::sample::select(vec!["110105", "130399", "500155", "820000", "650102"])
-            .prop_map(String::from)
+        prop::sample::select(vec!["110105", "130399", "500155", "820000", "650102"]).prop_map(String::from)
     }
 
     fn birth() -> impl Strategy<Value = Date> {

@@ -60,9 +60,7 @@ impl MedListKind {
     fn shape(self) -> (std::ops::RangeInclusive<usize>, &'static str) {
         match self {
             MedListKind::WesternDrug | MedListKind::PatentDrug => (10..=23, DRUG),
-            MedListKind::HerbalPiece | MedListKind::Preparation | MedListKind::EthnicDrug => {
-                (8..=30, OTHER_DRUG)
-            }
+            MedListKind::HerbalPiece | MedListKind::Preparation | MedListKind::EthnicDrug => (8..=30, OTHER_DRUG),
             MedListKind::Consumable => (15..=27, CONSUMABLE),
             MedListKind::Service => (9..=15, SERVICE),
         }
@@ -86,13 +84,7 @@ impl MedListCode {
         let (len, shape) = kind.shape();
         match kind {
             MedListKind::Service => check_chars(s, 0, MAX_LEN, is_digit, "a digit")?,
-            _ => check_chars(
-                s,
-                0,
-                MAX_LEN,
-                is_upper_alnum,
-                "an uppercase letter or digit",
-            )?,
+            _ => check_chars(s, 0, MAX_LEN, is_upper_alnum, "an uppercase letter or digit")?,
         }
         if !len.contains(&s.len()) {
             return Err(CodeError::Format(shape));
@@ -157,41 +149,20 @@ mod tests {
         assert_eq!(p("药品XB06"), Err(CodeError::Format(ANY)));
         assert_eq!(
             p("XB06acl388B0"),
-            Err(CodeError::Charset {
-                pos: 5,
-                found: 'a',
-                expected: "an uppercase letter or digit"
-            })
+            Err(CodeError::Charset { pos: 5, found: 'a', expected: "an uppercase letter or digit" })
         );
         assert_eq!(
             p("XB06 ACL388B0"),
-            Err(CodeError::Charset {
-                pos: 5,
-                found: ' ',
-                expected: "an uppercase letter or digit"
-            })
+            Err(CodeError::Charset { pos: 5, found: ' ', expected: "an uppercase letter or digit" })
         );
-        assert_eq!(
-            p("00310702007000A"),
-            Err(CodeError::Charset {
-                pos: 15,
-                found: 'A',
-                expected: "a digit"
-            })
-        );
+        assert_eq!(p("00310702007000A"), Err(CodeError::Charset { pos: 15, found: 'A', expected: "a digit" }));
         assert_eq!(p("XB06ACL38"), Err(CodeError::Format(DRUG)));
         assert_eq!(p("XB03ACY199B0020101047180"), Err(CodeError::Format(DRUG)));
         assert_eq!(p("T001700"), Err(CodeError::Format(OTHER_DRUG)));
         assert_eq!(p("C0204020580000"), Err(CodeError::Format(CONSUMABLE)));
         assert_eq!(p("00310702"), Err(CodeError::Format(SERVICE)));
         assert_eq!(p("0031070200700001"), Err(CodeError::Format(SERVICE)));
-        assert_eq!(
-            p(&"C".repeat(51)),
-            Err(CodeError::Length {
-                expected: "at most 50",
-                got: 51
-            })
-        );
+        assert_eq!(p(&"C".repeat(51)), Err(CodeError::Length { expected: "at most 50", got: 51 }));
     }
 
     #[test]

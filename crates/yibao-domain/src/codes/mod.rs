@@ -40,11 +40,7 @@ pub enum CodeError {
     Length { expected: &'static str, got: usize },
     /// `pos` is the 1-based character position; `expected` says what belongs there.
     #[error("character {pos} is {found:?}, but must be {expected}")]
-    Charset {
-        pos: usize,
-        found: char,
-        expected: &'static str,
-    },
+    Charset { pos: usize, found: char, expected: &'static str },
     #[error("check digit should be {expected}, found {found}")]
     CheckDigit { expected: char, found: char },
     #[error("unknown province code {0}: the first two digits must be a province-level division")]
@@ -65,11 +61,7 @@ fn trimmed(s: &str) -> Result<&str, CodeError> {
 }
 
 /// Checks the length in characters (not bytes, so multi-byte input is reported honestly).
-fn check_len(
-    s: &str,
-    allowed: RangeInclusive<usize>,
-    expected: &'static str,
-) -> Result<(), CodeError> {
+fn check_len(s: &str, allowed: RangeInclusive<usize>, expected: &'static str) -> Result<(), CodeError> {
     let got = s.chars().count();
     if allowed.contains(&got) {
         Ok(())
@@ -88,18 +80,9 @@ fn check_chars(
     ok: impl Fn(char) -> bool,
     expected: &'static str,
 ) -> Result<(), CodeError> {
-    let bad = s
-        .chars()
-        .enumerate()
-        .skip(from)
-        .take(to.saturating_sub(from))
-        .find(|&(_, c)| !ok(c));
+    let bad = s.chars().enumerate().skip(from).take(to.saturating_sub(from)).find(|&(_, c)| !ok(c));
     match bad {
-        Some((i, found)) => Err(CodeError::Charset {
-            pos: i + 1,
-            found,
-            expected,
-        }),
+        Some((i, found)) => Err(CodeError::Charset { pos: i + 1, found, expected }),
         None => Ok(()),
     }
 }
@@ -167,25 +150,12 @@ mod tests {
 
     #[test]
     fn messages_are_specific() {
-        let e = CodeError::CheckDigit {
-            expected: 'X',
-            found: '3',
-        };
+        let e = CodeError::CheckDigit { expected: 'X', found: '3' };
         assert_eq!(e.to_string(), "check digit should be X, found 3");
-        let e = CodeError::Charset {
-            pos: 5,
-            found: 'O',
-            expected: "a digit",
-        };
+        let e = CodeError::Charset { pos: 5, found: 'O', expected: "a digit" };
         assert_eq!(e.to_string(), "character 5 is 'O', but must be a digit");
-        let e = CodeError::Length {
-            expected: "18",
-            got: 17,
-        };
-        assert_eq!(
-            e.to_string(),
-            "wrong length: expected 18 characters, got 17"
-        );
+        let e = CodeError::Length { expected: "18", got: 17 };
+        assert_eq!(e.to_string(), "wrong length: expected 18 characters, got 17");
     }
 
     #[test]
@@ -194,11 +164,7 @@ mod tests {
         assert!(check_len("中国", 2..=2, "2").is_ok());
         assert_eq!(
             check_chars("12中4", 0, 4, is_digit, "a digit"),
-            Err(CodeError::Charset {
-                pos: 3,
-                found: '中',
-                expected: "a digit"
-            })
+            Err(CodeError::Charset { pos: 3, found: '中', expected: "a digit" })
         );
         assert!(check_chars("12", 0, 99, is_digit, "a digit").is_ok());
     }

@@ -12,9 +12,7 @@ const SHAPE: &str = "an ICD-9-CM-3 code: 2 digits, '.', 1–4 of 0-9 or x, then 
 
 fn is_oprn(b: &[u8]) -> bool {
     match b {
-        [d1, d2, b'.', tail @ ..] => {
-            d1.is_ascii_digit() && d2.is_ascii_digit() && icd_tail_ok(tail, 4)
-        }
+        [d1, d2, b'.', tail @ ..] => d1.is_ascii_digit() && d2.is_ascii_digit() && icd_tail_ok(tail, 4),
         _ => false,
     }
 }
@@ -38,16 +36,7 @@ mod tests {
 
     #[test]
     fn parses_examples() {
-        for s in [
-            "51.2300",
-            "96.0800x005",
-            "01.3900x009",
-            "60.5x02",
-            "31.1x00x005",
-            "38.9501",
-            "02.3405",
-            "99.0",
-        ] {
+        for s in ["51.2300", "96.0800x005", "01.3900x009", "60.5x02", "31.1x00x005", "38.9501", "02.3405", "99.0"] {
             let o = OprnCode::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(o.as_str(), s);
         }

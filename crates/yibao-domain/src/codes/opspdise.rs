@@ -25,37 +25,14 @@ mod tests {
     #[test]
     fn parses_examples() {
         assert_eq!(OpspDiseCode::parse("M03900").unwrap().as_str(), "M03900");
-        assert_eq!(
-            OpspDiseCode::parse(" M01600 ").unwrap().to_string(),
-            "M01600"
-        );
+        assert_eq!(OpspDiseCode::parse(" M01600 ").unwrap().to_string(), "M01600");
     }
 
     #[test]
     fn exact_errors() {
-        assert_eq!(
-            OpspDiseCode::parse("M0390"),
-            Err(CodeError::Length {
-                expected: "6",
-                got: 5
-            })
-        );
-        assert_eq!(
-            OpspDiseCode::parse("m03900"),
-            Err(CodeError::Charset {
-                pos: 1,
-                found: 'm',
-                expected: "M"
-            })
-        );
-        assert_eq!(
-            OpspDiseCode::parse("M039O0"),
-            Err(CodeError::Charset {
-                pos: 5,
-                found: 'O',
-                expected: "a digit"
-            })
-        );
+        assert_eq!(OpspDiseCode::parse("M0390"), Err(CodeError::Length { expected: "6", got: 5 }));
+        assert_eq!(OpspDiseCode::parse("m03900"), Err(CodeError::Charset { pos: 1, found: 'm', expected: "M" }));
+        assert_eq!(OpspDiseCode::parse("M039O0"), Err(CodeError::Charset { pos: 5, found: 'O', expected: "a digit" }));
         assert!(OpspDiseCode::parse("M0390é").is_err());
     }
 

@@ -25,41 +25,21 @@ mod tests {
 
     #[test]
     fn parses_opaque_numbers() {
-        assert_eq!(
-            PsnNo::parse("43000011000000000000000001")
-                .unwrap()
-                .as_str()
-                .len(),
-            26
-        );
+        assert_eq!(PsnNo::parse("43000011000000000000000001").unwrap().as_str().len(), 26);
         assert_eq!(PsnNo::parse(" a1B2 ").unwrap().as_str(), "a1B2");
     }
 
     #[test]
     fn exact_errors() {
         assert_eq!(PsnNo::parse(""), Err(CodeError::Empty));
-        assert_eq!(
-            PsnNo::parse(&"1".repeat(31)),
-            Err(CodeError::Length {
-                expected: "1–30",
-                got: 31
-            })
-        );
+        assert_eq!(PsnNo::parse(&"1".repeat(31)), Err(CodeError::Length { expected: "1–30", got: 31 }));
         assert_eq!(
             PsnNo::parse("4300-01"),
-            Err(CodeError::Charset {
-                pos: 5,
-                found: '-',
-                expected: "an ASCII letter or digit"
-            })
+            Err(CodeError::Charset { pos: 5, found: '-', expected: "an ASCII letter or digit" })
         );
         assert_eq!(
             PsnNo::parse("张三"),
-            Err(CodeError::Charset {
-                pos: 1,
-                found: '张',
-                expected: "an ASCII letter or digit"
-            })
+            Err(CodeError::Charset { pos: 1, found: '张', expected: "an ASCII letter or digit" })
         );
     }
 

@@ -9,9 +9,7 @@ pub struct Uscc(String);
 /// The 31 characters of the code; a character's value is its index. I, O, Z, S and V are left
 /// out because they are easily confused with digits or each other.
 const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 const CHARSET_DESC: &str = "a digit or an uppercase letter other than I, O, Z, S, V";
 
 fn in_charset(c: char) -> bool {
@@ -98,51 +96,21 @@ mod tests {
 
     #[test]
     fn exact_errors() {
-        assert_eq!(
-            Uscc::parse("91350100M000100Y44"),
-            Err(CodeError::CheckDigit {
-                expected: '3',
-                found: '4'
-            })
-        );
-        assert_eq!(
-            Uscc::parse("91350100M000100Y4"),
-            Err(CodeError::Length {
-                expected: "18",
-                got: 17
-            })
-        );
+        assert_eq!(Uscc::parse("91350100M000100Y44"), Err(CodeError::CheckDigit { expected: '3', found: '4' }));
+        assert_eq!(Uscc::parse("91350100M000100Y4"), Err(CodeError::Length { expected: "18", got: 17 }));
         assert_eq!(
             Uscc::parse("91350100M0001O0Y43"),
-            Err(CodeError::Charset {
-                pos: 14,
-                found: 'O',
-                expected: CHARSET_DESC
-            })
+            Err(CodeError::Charset { pos: 14, found: 'O', expected: CHARSET_DESC })
         );
         assert_eq!(
             Uscc::parse("91350100m000100Y43"),
-            Err(CodeError::Charset {
-                pos: 9,
-                found: 'm',
-                expected: CHARSET_DESC
-            })
+            Err(CodeError::Charset { pos: 9, found: 'm', expected: CHARSET_DESC })
         );
         assert_eq!(
             Uscc::parse("9135A100M000100Y43"),
-            Err(CodeError::Charset {
-                pos: 5,
-                found: 'A',
-                expected: "a digit (division code)"
-            })
+            Err(CodeError::Charset { pos: 5, found: 'A', expected: "a digit (division code)" })
         );
-        assert_eq!(
-            Uscc::from_parts("91", "35010", "M000100Y4"),
-            Err(CodeError::Length {
-                expected: "6",
-                got: 5
-            })
-        );
+        assert_eq!(Uscc::from_parts("91", "35010", "M000100Y4"), Err(CodeError::Length { expected: "6", got: 5 }));
     }
 
     #[test]

@@ -21,16 +21,9 @@ fn paging(d: &Node) -> Result<Paging> {
     let page_num = d.opt_int("page_num")?.unwrap_or(1);
     let page_size = d.opt_int("page_size")?.unwrap_or(100);
     if page_num < 1 || page_size < 1 {
-        return Err(biz(format!(
-            "{}.page_num and page_size must be at least 1",
-            d.path
-        )));
+        return Err(biz(format!("{}.page_num and page_size must be at least 1", d.path)));
     }
-    Ok(Paging {
-        from,
-        page_num,
-        page_size,
-    })
+    Ok(Paging { from, page_num, page_size })
 }
 
 /// The page wrapper HIS clients expect (firstPage, lastPage, ... data).
@@ -42,10 +35,7 @@ fn wrap<T: Serialize>(p: Page<T>, rows: Vec<Value>) -> Value {
 }
 
 fn rows_of<T: Serialize>(p: &Page<T>) -> Vec<Value> {
-    p.data
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap_or_default())
-        .collect()
+    p.data.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect()
 }
 
 fn hilist_row(r: &CatalogRecord) -> Value {
@@ -65,12 +55,8 @@ pub fn hilist(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let p = paging(&d)?;
     let code = d.opt_str("hilist_code")?;
     let page = catalog::catalog_page(tx, p.from, p.page_num, p.page_size)?;
-    let rows: Vec<Value> = page
-        .data
-        .iter()
-        .filter(|r| code.as_deref().is_none_or(|c| c == r.item.hilist_code))
-        .map(hilist_row)
-        .collect();
+    let rows: Vec<Value> =
+        page.data.iter().filter(|r| code.as_deref().is_none_or(|c| c == r.item.hilist_code)).map(hilist_row).collect();
     Ok(wrap(page, rows))
 }
 
@@ -87,13 +73,7 @@ pub fn medins_map(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let d = data.node();
     let p = paging(&d)?;
     // An institution sees its own mappings only.
-    let page = catalog::mapping_page(
-        tx,
-        Some(&ctx.env.fixmedins_code),
-        p.from,
-        p.page_num,
-        p.page_size,
-    )?;
+    let page = catalog::mapping_page(tx, Some(&ctx.env.fixmedins_code), p.from, p.page_num, p.page_size)?;
     let rows = rows_of(&page);
     Ok(wrap(page, rows))
 }

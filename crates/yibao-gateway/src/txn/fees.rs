@@ -25,29 +25,15 @@ pub(super) fn patient(tx: &mut dyn Tx, v: &Visit) -> Result<Patient> {
     let p = registry::person_by_psn_no(tx, &v.psn_no)?
         .ok_or_else(|| biz(format!("psn_no {}: no such person", v.psn_no)))?;
     let on = yibao_domain::DateTime(v.begntime).date();
-    let e = registry::enrollment_as_of(tx, &v.psn_no, &v.insutype, on)?.ok_or_else(|| {
-        biz(format!(
-            "psn_no {} is not insured under {} on {on}",
-            v.psn_no, v.insutype
-        ))
-    })?;
+    let e = registry::enrollment_as_of(tx, &v.psn_no, &v.insutype, on)?
+        .ok_or_else(|| biz(format!("psn_no {} is not insured under {} on {on}", v.psn_no, v.insutype)))?;
     let inst = registry::institution(tx, &v.fixmedins_code)?
         .ok_or_else(|| biz(format!("{}: no such institution", v.fixmedins_code)))?;
-    let visit_class = VisitClass::from_med_type(&v.med_type)
-        .ok_or_else(|| biz(format!("med_type {} is not known", v.med_type)))?;
-    PsnCategory::from_psn_type(&e.psn_type).ok_or_else(|| {
-        biz(format!(
-            "psn_type {} of psn_no {} is not known",
-            e.psn_type, v.psn_no
-        ))
-    })?;
-    Ok(Patient {
-        psn_type: e.psn_type,
-        gend: p.gend,
-        brdy: p.brdy,
-        grade: inst.grade().unwrap_or(0),
-        visit_class,
-    })
+    let visit_class =
+        VisitClass::from_med_type(&v.med_type).ok_or_else(|| biz(format!("med_type {} is not known", v.med_type)))?;
+    PsnCategory::from_psn_type(&e.psn_type)
+        .ok_or_else(|| biz(format!("psn_type {} of psn_no {} is not known", e.psn_type, v.psn_no)))?;
+    Ok(Patient { psn_type: e.psn_type, gend: p.gend, brdy: p.brdy, grade: inst.grade().unwrap_or(0), visit_class })
 }
 
 /// Parses, checks and classifies the rows of one upload; nothing is written.
@@ -64,9 +50,7 @@ pub(super) fn classify_rows(
     for row in rows {
         let d = row.node();
         let line = parse_line(ctx, tx, v, &d, outpatient)?;
-        if !seen.insert(line.feedetl_sn.clone())
-            || st::line(tx, &v.mdtrt_id, &line.feedetl_sn)?.is_some()
-        {
+        if !seen.insert(line.feedetl_sn.clone()) || st::line(tx, &v.mdtrt_id, &line.feedetl_sn)?.is_some() {
             return Err(biz(format!(
                 "{}.feedetl_sn: {} was already uploaded for mdtrt_id {}",
                 d.path, line.feedetl_sn, v.mdtrt_id
@@ -77,13 +61,7 @@ pub(super) fn classify_rows(
     Ok(out)
 }
 
-fn parse_line(
-    ctx: &Ctx,
-    tx: &mut dyn Tx,
-    v: &Visit,
-    d: &Node,
-    outpatient: bool,
-) -> Result<FeeLineRow> {
+fn parse_line(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit, d: &Node, outpatient: bool) -> Result<FeeLineRow> {
     if let Some(m) = d.opt_str("mdtrt_id")? {
         if m != v.mdtrt_id {
             return Err(biz(format!(
@@ -94,10 +72,7 @@ fn parse_line(
     }
     if let Some(p) = d.opt_str("psn_no")? {
         if p != v.psn_no {
-            return Err(biz(format!(
-                "{}.psn_no: {p} is not the patient of mdtrt_id {}",
-                d.path, v.mdtrt_id
-            )));
+            return Err(biz(format!("{}.psn_no: {p} is not the patient of mdtrt_id {}", d.path, v.mdtrt_id)));
         }
     }
     let cnt = d.qty("cnt")?;
@@ -107,11 +82,7 @@ fn parse_line(
         return Err(biz(format!(
             "{}.cnt: must be {}",
             d.path,
-            if outpatient {
-                "positive"
-            } else {
-                "non-zero (negative only for refunds)"
-            }
+            if outpatient { "positive" } else { "non-zero (negative only for refunds)" }
         )));
     }
     if pric.0 < 0 {
@@ -119,18 +90,12 @@ fn parse_line(
     }
     let expect = pric.times(cnt);
     if (expect - amount).0.abs() > 1 {
-        return Err(biz(format!(
-            "{}.det_item_fee_sumamt: {amount} is not pric × cnt = {expect}",
-            d.path
-        )));
+        return Err(biz(format!("{}.det_item_fee_sumamt: {amount} is not pric × cnt = {expect}", d.path)));
     }
     let hosp_appr_flag = d.opt_str("hosp_appr_flag")?;
     if let Some(f) = &hosp_appr_flag {
         if !["0", "1", "2"].contains(&f.as_str()) {
-            return Err(biz(format!(
-                "{}.hosp_appr_flag: {f:?} is not one of 0, 1, 2",
-                d.path
-            )));
+            return Err(biz(format!("{}.hosp_appr_flag: {f:?} is not one of 0, 1, 2", d.path)));
         }
     }
     let fee_time = d.time("fee_ocur_time")?;
@@ -141,11 +106,7 @@ fn parse_line(
         feedetl_sn: d.str_max("feedetl_sn", 30)?,
         psn_no: v.psn_no.clone(),
         admdvs: v.insuplc_admdvs.clone(),
-        chrg_bchno: if outpatient {
-            Some(d.str_max("chrg_bchno", 30)?)
-        } else {
-            d.opt_str_max("chrg_bchno", 30)?
-        },
+        chrg_bchno: if outpatient { Some(d.str_max("chrg_bchno", 30)?) } else { d.opt_str_max("chrg_bchno", 30)? },
         init_feedetl_sn: d.opt_str_max("init_feedetl_sn", 30)?,
         med_list_codg,
         medins_list_codg,
@@ -174,28 +135,20 @@ fn parse_line(
 /// The national code of a line: as sent, checked against the institution's mapping (3301) when
 /// one exists; or taken from the mapping when the HIS left it empty.
 fn national_code(tx: &mut dyn Tx, v: &Visit, d: &Node, local: &str, on: Date) -> Result<String> {
-    let mapped =
-        catalog::mapping_in_force(tx, &v.fixmedins_code, local, on)?.map(|m| m.med_list_codg);
+    let mapped = catalog::mapping_in_force(tx, &v.fixmedins_code, local, on)?.map(|m| m.med_list_codg);
     match (d.opt_str_max("med_list_codg", 50)?, mapped) {
-        (Some(sent), Some(m)) if sent != m => Err(biz(format!(
-            "{}.med_list_codg: {sent} but medins_list_codg {local} is mapped to {m}",
-            d.path
-        ))),
+        (Some(sent), Some(m)) if sent != m => {
+            Err(biz(format!("{}.med_list_codg: {sent} but medins_list_codg {local} is mapped to {m}", d.path)))
+        }
         (Some(sent), _) => Ok(sent),
         (None, Some(m)) => Ok(m),
-        (None, None) => Err(biz(format!(
-            "{}.med_list_codg: required (medins_list_codg {local} has no mapping)",
-            d.path
-        ))),
+        (None, None) => {
+            Err(biz(format!("{}.med_list_codg: required (medins_list_codg {local} has no mapping)", d.path)))
+        }
     }
 }
 
-fn classify_line(
-    tx: &mut dyn Tx,
-    v: &Visit,
-    pt: &Patient,
-    mut l: FeeLineRow,
-) -> Result<FeeLineRow> {
+fn classify_line(tx: &mut dyn Tx, v: &Visit, pt: &Patient, mut l: FeeLineRow) -> Result<FeeLineRow> {
     let on = yibao_domain::DateTime(l.fee_ocur_time).date();
     let item = catalog::catalog_item_in_force(tx, &l.med_list_codg, &v.admdvs, on)?;
     let ctx = LineContext {
@@ -214,12 +167,8 @@ fn classify_line(
     };
     let s: LineSplit = classify(item.as_ref(), &fee, &ctx);
     l.chrgitm_lv = s.chrgitm_lv.code().to_owned();
-    l.list_type = item
-        .as_ref()
-        .map_or_else(|| "999".to_owned(), |i| i.list_type.clone());
-    l.med_chrgitm_type = item
-        .as_ref()
-        .map_or_else(|| "14".to_owned(), |i| i.med_chrgitm_type.clone());
+    l.list_type = item.as_ref().map_or_else(|| "999".to_owned(), |i| i.list_type.clone());
+    l.med_chrgitm_type = item.as_ref().map_or_else(|| "14".to_owned(), |i| i.med_chrgitm_type.clone());
     l.selfpay_prop = s.selfpay_prop.0 as i64;
     l.pric_uplmt = s.pric_uplmt.map(|p| p.0);
     l.lmt_used_flag = s.lmt_used_flag;
@@ -234,8 +183,7 @@ fn classify_line(
 /// The split of a stored line, as the engine takes it.
 pub(super) fn split_of(l: &FeeLineRow) -> LineSplit {
     LineSplit {
-        chrgitm_lv: yibao_domain::dict::ChrgitmLv::parse(&l.chrgitm_lv)
-            .unwrap_or(yibao_domain::dict::ChrgitmLv::C),
+        chrgitm_lv: yibao_domain::dict::ChrgitmLv::parse(&l.chrgitm_lv).unwrap_or(yibao_domain::dict::ChrgitmLv::C),
         selfpay_prop: yibao_domain::Ratio(l.selfpay_prop as u32),
         pric_uplmt: l.pric_uplmt.map(yibao_domain::UnitPrice),
         fulamt_ownpay: l.fulamt_ownpay_amt,
@@ -265,30 +213,17 @@ fn upload(ctx: &Ctx, tx: &mut dyn Tx, outpatient: bool) -> Result<Done> {
     let lines = rows(&ctx.env.input, "feedetail", true)?;
     let first = lines[0].node();
     let mdtrt_id = first.str_max("mdtrt_id", 30)?;
-    let v = own_visit(
-        ctx,
-        tx,
-        &mdtrt_id,
-        Some(&first.str_max("psn_no", 30)?),
-        true,
-    )?;
+    let v = own_visit(ctx, tx, &mdtrt_id, Some(&first.str_max("psn_no", 30)?), true)?;
     let inpatient = VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient);
     if inpatient == outpatient {
         return Err(biz(format!(
             "mdtrt_id {mdtrt_id} is {} visit: use {}",
-            if inpatient {
-                "an inpatient"
-            } else {
-                "an outpatient"
-            },
+            if inpatient { "an inpatient" } else { "an outpatient" },
             if inpatient { "2301" } else { "2204" }
         )));
     }
     if v.stas != visit_stas::OPEN && !(v.stas == visit_stas::DISCHARGED && inpatient) {
-        return Err(biz(format!(
-            "mdtrt_id {mdtrt_id} is {}; fees can no longer be uploaded",
-            v.stas
-        )));
+        return Err(biz(format!("mdtrt_id {mdtrt_id} is {}; fees can no longer be uploaded", v.stas)));
     }
     let classified = classify_rows(ctx, tx, &v, &lines, outpatient)?;
     let mut total = Fen::ZERO;
@@ -305,11 +240,7 @@ fn upload(ctx: &Ctx, tx: &mut dyn Tx, outpatient: bool) -> Result<Done> {
         json!({ "psn_no": v.psn_no, "lines": classified.len(), "amount": total }),
     )?;
     let result: Vec<Value> = classified.iter().map(result_row).collect();
-    Ok(done(
-        json!({ "result": result }),
-        Some(&v.psn_no),
-        Some(&v.mdtrt_id),
-    ))
+    Ok(done(json!({ "result": result }), Some(&v.psn_no), Some(&v.mdtrt_id)))
 }
 
 pub fn upload_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
@@ -323,24 +254,14 @@ pub fn upload_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
 fn cancel(ctx: &Ctx, tx: &mut dyn Tx, field: &str) -> Result<Done> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
-    let v = own_visit(
-        ctx,
-        tx,
-        &d.str_max("mdtrt_id", 30)?,
-        Some(&d.str_max("psn_no", 30)?),
-        true,
-    )?;
+    let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), true)?;
     let which = d.str_max(field, 30)?;
     let n = match (which.as_str(), field) {
         ("0000", _) => st::cancel_lines(tx, &v.mdtrt_id, None, None)?,
         (b, "chrg_bchno") => st::cancel_lines(tx, &v.mdtrt_id, None, Some(b))?,
         (sn, _) => {
-            let line = st::line(tx, &v.mdtrt_id, sn)?.ok_or_else(|| {
-                biz(format!(
-                    "input.data.feedetl_sn: {sn} is not a line of mdtrt_id {}",
-                    v.mdtrt_id
-                ))
-            })?;
+            let line = st::line(tx, &v.mdtrt_id, sn)?
+                .ok_or_else(|| biz(format!("input.data.feedetl_sn: {sn} is not a line of mdtrt_id {}", v.mdtrt_id)))?;
             if line.setl_id.is_some() {
                 return Err(biz(format!(
                     "fee line {sn} is settled ({}); reverse the settlement first",
@@ -356,14 +277,7 @@ fn cancel(ctx: &Ctx, tx: &mut dyn Tx, field: &str) -> Result<Done> {
             v.mdtrt_id
         )));
     }
-    event(
-        ctx,
-        tx,
-        &v.insuplc_admdvs,
-        "fees.cancelled",
-        &v.mdtrt_id,
-        json!({ "psn_no": v.psn_no, "lines": n }),
-    )?;
+    event(ctx, tx, &v.insuplc_admdvs, "fees.cancelled", &v.mdtrt_id, json!({ "psn_no": v.psn_no, "lines": n }))?;
     Ok(done(json!({}), Some(&v.psn_no), Some(&v.mdtrt_id)))
 }
 

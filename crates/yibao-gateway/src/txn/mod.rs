@@ -95,18 +95,14 @@ fn handler(infno: &str) -> Option<Handler> {
 
 /// Every infno this gateway answers, for the docs and the `/fsi/api` index.
 pub const INFNOS: &[&str] = &[
-    "9001", "9002", "9101", "9102", "1101", "1201", "2001", "1312", "1316", "1317", "1318", "1319",
-    "2201", "2202", "2203", "2203A", "2204", "2205", "2206", "2206A", "2207", "2207A", "2208",
-    "2401", "2402", "2403", "2404", "2405", "2301", "2302", "2303", "2304", "2305", "2101", "2102",
-    "2103", "2601", "5201", "5203", "5206", "3201", "3202",
+    "9001", "9002", "9101", "9102", "1101", "1201", "2001", "1312", "1316", "1317", "1318", "1319", "2201", "2202",
+    "2203", "2203A", "2204", "2205", "2206", "2206A", "2207", "2207A", "2208", "2401", "2402", "2403", "2404", "2405",
+    "2301", "2302", "2303", "2304", "2305", "2101", "2102", "2103", "2601", "5201", "5203", "5206", "3201", "3202",
 ];
 
 pub fn dispatch(ctx: &Ctx) -> Result<Value> {
     let Some(h) = handler(&ctx.env.infno) else {
-        return Err(biz(format!(
-            "infno {}: not a transaction this platform offers",
-            ctx.env.infno
-        )));
+        return Err(biz(format!("infno {}: not a transaction this platform offers", ctx.env.infno)));
     };
     match h {
         Handler::Read(f) => ctx.store.read(|tx| {
@@ -147,12 +143,12 @@ fn write(ctx: &Ctx, f: WriteFn) -> Result<Value> {
 /// A msgid seen before: the same request gets the first answer again; anything else is refused.
 fn replay(env: &Envelope, digest: &str, prev: MsgRecord) -> Result<Value> {
     if prev.req_digest == reverse::VOID_DIGEST {
-        return Err(biz(format!("msgid {} was reversed (2601) before it arrived; send the request again with a new msgid", env.msgid)));
+        return Err(biz(format!(
+            "msgid {} was reversed (2601) before it arrived; send the request again with a new msgid",
+            env.msgid
+        )));
     }
-    if prev.fixmedins_code != env.fixmedins_code
-        || prev.infno != env.infno
-        || prev.req_digest != digest
-    {
+    if prev.fixmedins_code != env.fixmedins_code || prev.infno != env.infno || prev.req_digest != digest {
         return Err(biz(format!(
             "msgid {} was already used by another request (infno {}); every request needs a new msgid",
             env.msgid, prev.infno
@@ -166,12 +162,8 @@ fn replay(env: &Envelope, digest: &str, prev: MsgRecord) -> Result<Value> {
 /// must be one of its open sign-ins.
 fn caller(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Institution> {
     let env = ctx.env;
-    let inst = registry::institution(tx, &env.fixmedins_code)?.ok_or_else(|| {
-        biz(format!(
-            "fixmedins_code {} is not a designated institution",
-            env.fixmedins_code
-        ))
-    })?;
+    let inst = registry::institution(tx, &env.fixmedins_code)?
+        .ok_or_else(|| biz(format!("fixmedins_code {} is not a designated institution", env.fixmedins_code)))?;
     if !inst.agreement_on(ctx.now.date()) {
         return Err(biz(format!(
             "the service agreement of {} is not in force on {}",
@@ -193,11 +185,7 @@ fn caller(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Institution> {
 /// FNV-1a over the infno and the input's JSON text: equal requests, equal digests.
 fn digest(infno: &str, input: &Value) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in infno
-        .bytes()
-        .chain([0u8])
-        .chain(input.to_string().into_bytes())
-    {
+    for b in infno.bytes().chain([0u8]).chain(input.to_string().into_bytes()) {
         h ^= b as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -205,46 +193,24 @@ fn digest(infno: &str, input: &Value) -> String {
 }
 
 fn done(output: Value, psn_no: Option<&str>, ref_id: Option<&str>) -> Done {
-    Done {
-        output,
-        psn_no: psn_no.map(str::to_owned),
-        ref_id: ref_id.map(str::to_owned),
-    }
+    Done { output, psn_no: psn_no.map(str::to_owned), ref_id: ref_id.map(str::to_owned) }
 }
 
 /// The visit, which must belong to the calling institution (and, if given, to `psn_no`).
-fn own_visit(
-    ctx: &Ctx,
-    tx: &mut dyn Tx,
-    mdtrt_id: &str,
-    psn_no: Option<&str>,
-    lock: bool,
-) -> Result<st::Visit> {
-    let v = st::visit(tx, mdtrt_id, lock)?
-        .ok_or_else(|| biz(format!("mdtrt_id {mdtrt_id}: no such visit")))?;
+fn own_visit(ctx: &Ctx, tx: &mut dyn Tx, mdtrt_id: &str, psn_no: Option<&str>, lock: bool) -> Result<st::Visit> {
+    let v = st::visit(tx, mdtrt_id, lock)?.ok_or_else(|| biz(format!("mdtrt_id {mdtrt_id}: no such visit")))?;
     if v.fixmedins_code != ctx.env.fixmedins_code {
-        return Err(biz(format!(
-            "mdtrt_id {mdtrt_id} belongs to another institution"
-        )));
+        return Err(biz(format!("mdtrt_id {mdtrt_id} belongs to another institution")));
     }
     if let Some(p) = psn_no {
         if p != v.psn_no {
-            return Err(biz(format!(
-                "mdtrt_id {mdtrt_id} is not a visit of psn_no {p}"
-            )));
+            return Err(biz(format!("mdtrt_id {mdtrt_id} is not a visit of psn_no {p}")));
         }
     }
     Ok(v)
 }
 
-fn event(
-    ctx: &Ctx,
-    tx: &mut dyn Tx,
-    admdvs: &str,
-    event_type: &str,
-    aggregate_id: &str,
-    payload: Value,
-) -> Result<()> {
+fn event(ctx: &Ctx, tx: &mut dyn Tx, admdvs: &str, event_type: &str, aggregate_id: &str, payload: Value) -> Result<()> {
     st::append_event(
         tx,
         &st::Event {

@@ -19,8 +19,7 @@ pub fn resolve(
     psn_no: Option<&str>,
 ) -> Result<Person> {
     if let Some(p) = psn_no {
-        return registry::person_by_psn_no(tx, p)?
-            .ok_or_else(|| biz(format!("psn_no {p}: no such insured person")));
+        return registry::person_by_psn_no(tx, p)?.ok_or_else(|| biz(format!("psn_no {p}: no such insured person")));
     }
     let t = cert_type.ok_or_else(|| biz("mdtrt_cert_type: required"))?;
     let no = cert_no.ok_or_else(|| biz("mdtrt_cert_no: required"))?;
@@ -30,7 +29,8 @@ pub fn resolve(
                 return Err(biz("card_sn: required when mdtrt_cert_type is 03 (social security card)"));
             }
             let id = IdCardNo::parse(no).map_err(|e| biz(format!("mdtrt_cert_no: {e}")))?;
-            registry::person_by_cert(tx, "01", id.expose())?.ok_or_else(|| biz(format!("no insured person holds ID number {}", id.masked())))
+            registry::person_by_cert(tx, "01", id.expose())?
+                .ok_or_else(|| biz(format!("no insured person holds ID number {}", id.masked())))
         }
         "01" => Err(biz("mdtrt_cert_type 01 (医保电子凭证): e-credential tokens are not accepted yet; use 02 or 03")),
         other => Err(biz(format!("mdtrt_cert_type: {other:?} is not one of 01, 02, 03"))),
@@ -59,10 +59,7 @@ pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     }
     let enrollments = registry::enrollments_as_of(tx, &p.psn_no, on)?;
     let balc = registry::account_balance(tx, &p.psn_no)?;
-    let insuinfo: Vec<Value> = enrollments
-        .iter()
-        .map(|e| insuinfo(tx, e, balc))
-        .collect::<Result<_>>()?;
+    let insuinfo: Vec<Value> = enrollments.iter().map(|e| insuinfo(tx, e, balc)).collect::<Result<_>>()?;
     let idetinfo: Vec<Value> = registry::person_idets_as_of(tx, &p.psn_no, on)?
         .iter()
         .map(|i| json!({ "psn_idet_type": i.psn_idet_type, "psn_type_lv": i.psn_type_lv, "memo": i.memo, "begntime": i.begndate.to_string(), "endtime": i.enddate.map(|d| d.to_string()) }))
@@ -84,11 +81,7 @@ fn insuinfo(tx: &mut dyn Tx, e: &Enrollment, balc: yibao_domain::Fen) -> Result<
         None => None,
     };
     // Only the employee scheme has a personal account.
-    let balc = if e.insutype == "310" {
-        balc
-    } else {
-        yibao_domain::Fen::ZERO
-    };
+    let balc = if e.insutype == "310" { balc } else { yibao_domain::Fen::ZERO };
     Ok(json!({
         "balc": balc, "insutype": e.insutype, "psn_type": e.psn_type, "psn_insu_stas": e.psn_insu_stas,
         "psn_insu_date": e.begndate.to_string(), "paus_insu_date": e.paus_date.map(|d| d.to_string()),
@@ -99,20 +92,11 @@ fn insuinfo(tx: &mut dyn Tx, e: &Enrollment, balc: yibao_domain::Fen) -> Result<
 /// The enrollment a visit is settled under, with the checks a counter needs before registering.
 pub fn eligible(tx: &mut dyn Tx, p: &Person, insutype: &str, on: Date) -> Result<Enrollment> {
     if p.death_date.is_some_and(|d| d <= on) {
-        return Err(biz(format!(
-            "psn_no {}: the insured person died on {}",
-            p.psn_no,
-            p.death_date.unwrap_or(on)
-        )));
+        return Err(biz(format!("psn_no {}: the insured person died on {}", p.psn_no, p.death_date.unwrap_or(on))));
     }
     registry::enrollment_as_of(tx, &p.psn_no, insutype, on)?
         .filter(|e| e.active_on(on))
-        .ok_or_else(|| {
-            biz(format!(
-                "psn_no {} is not insured under insutype {insutype} on {on}",
-                p.psn_no
-            ))
-        })
+        .ok_or_else(|| biz(format!("psn_no {} is not insured under insutype {insutype} on {on}", p.psn_no)))
 }
 
 pub fn benefit_check(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {

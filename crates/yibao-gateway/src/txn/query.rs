@@ -69,12 +69,8 @@ pub fn settlements(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
         (None, None) => return Err(biz("input.data: give setl_id or mdtrt_id")),
     };
     let mut out = Vec::new();
-    for s in list
-        .iter()
-        .filter(|s| s.psn_no == psn_no && s.fixmedins_code == ctx.env.fixmedins_code)
-    {
-        let body: Value =
-            serde_json::from_str(&s.body).map_err(|e| GatewayError::System(e.to_string()))?;
+    for s in list.iter().filter(|s| s.psn_no == psn_no && s.fixmedins_code == ctx.env.fixmedins_code) {
+        let body: Value = serde_json::from_str(&s.body).map_err(|e| GatewayError::System(e.to_string()))?;
         let mut a = body["answer"].clone();
         a["setlinfo"]["refd_setl_flag"] = json!(if s.refd_setl_flag { "1" } else { "0" });
         a["setlinfo"]["revs_setl_id"] = json!(s.revs_setl_id);
@@ -87,9 +83,7 @@ pub fn cumulative(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
     let p = resolve(tx, None, None, None, Some(&d.str_max("psn_no", 30)?))?;
-    let cum_ym = d
-        .opt_str_max("cum_ym", 6)?
-        .unwrap_or_else(|| ctx.now.date().compact()[..6].to_owned());
+    let cum_ym = d.opt_str_max("cum_ym", 6)?.unwrap_or_else(|| ctx.now.date().compact()[..6].to_owned());
     let year: i64 = cum_ym
         .get(..4)
         .and_then(|y| y.parse().ok())

@@ -18,22 +18,12 @@ use yibao_store::Tx;
 const FILE_MAX: usize = 20 * 1024 * 1024;
 
 fn period(d: &Node) -> Result<(i64, i64)> {
-    let from = d
-        .opt_date("stmt_begndate")?
-        .ok_or_else(|| biz(format!("{}.stmt_begndate: required", d.path)))?;
-    let to = d
-        .opt_date("stmt_enddate")?
-        .ok_or_else(|| biz(format!("{}.stmt_enddate: required", d.path)))?;
+    let from = d.opt_date("stmt_begndate")?.ok_or_else(|| biz(format!("{}.stmt_begndate: required", d.path)))?;
+    let to = d.opt_date("stmt_enddate")?.ok_or_else(|| biz(format!("{}.stmt_enddate: required", d.path)))?;
     if to < from {
-        return Err(biz(format!(
-            "{}.stmt_enddate: before stmt_begndate",
-            d.path
-        )));
+        return Err(biz(format!("{}.stmt_enddate: before stmt_begndate", d.path)));
     }
-    Ok((
-        DateTime::from_date(from).0,
-        DateTime::from_date(to.add_days(1)).0,
-    ))
+    Ok((DateTime::from_date(from).0, DateTime::from_date(to.add_days(1)).0))
 }
 
 pub fn total(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
@@ -46,52 +36,23 @@ pub fn total(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
         None => None,
         Some("0") => Some(false),
         Some("1") => Some(true),
-        Some(o) => {
-            return Err(biz(format!(
-                "input.data.refd_setl_flag: {o:?} must be 0 or 1"
-            )))
-        }
+        Some(o) => return Err(biz(format!("input.data.refd_setl_flag: {o:?} must be 0 or 1"))),
     };
-    let ours = st::totals(
-        tx,
-        &ctx.env.fixmedins_code,
-        &insutype,
-        &clr_type,
-        from,
-        to,
-        refd,
-    )?;
+    let ours = st::totals(tx, &ctx.env.fixmedins_code, &insutype, &clr_type, from, to, refd)?;
     let theirs = [
         ("medfee_sumamt", d.fen("medfee_sumamt")?, ours.medfee_sumamt),
-        (
-            "fund_pay_sumamt",
-            d.fen("fund_pay_sumamt")?,
-            ours.fund_pay_sumamt,
-        ),
+        ("fund_pay_sumamt", d.fen("fund_pay_sumamt")?, ours.fund_pay_sumamt),
         ("acct_pay", d.fen("acct_pay")?, ours.acct_pay),
     ];
-    let cnt = d
-        .opt_int("fixmedins_setl_cnt")?
-        .ok_or_else(|| biz("input.data.fixmedins_setl_cnt: required"))?;
-    let mut diffs: Vec<String> = theirs
-        .iter()
-        .filter(|(_, t, o)| t != o)
-        .map(|(f, t, o)| format!("{f}: centre {o}, institution {t}"))
-        .collect();
+    let cnt = d.opt_int("fixmedins_setl_cnt")?.ok_or_else(|| biz("input.data.fixmedins_setl_cnt: required"))?;
+    let mut diffs: Vec<String> =
+        theirs.iter().filter(|(_, t, o)| t != o).map(|(f, t, o)| format!("{f}: centre {o}, institution {t}")).collect();
     if cnt != ours.count {
-        diffs.push(format!(
-            "fixmedins_setl_cnt: centre {}, institution {cnt}",
-            ours.count
-        ));
+        diffs.push(format!("fixmedins_setl_cnt: centre {}, institution {cnt}", ours.count));
     }
-    let (rslt, dscr) = if diffs.is_empty() {
-        ("0", "平帐".to_owned())
-    } else {
-        ("1", format!("不平: {}", diffs.join("; ")))
-    };
-    Ok(
-        json!({ "stmtinfo": { "setl_optins": d.opt_str("setl_optins")?, "stmt_rslt": rslt, "stmt_rslt_dscr": dscr } }),
-    )
+    let (rslt, dscr) =
+        if diffs.is_empty() { ("0", "平帐".to_owned()) } else { ("1", format!("不平: {}", diffs.join("; "))) };
+    Ok(json!({ "stmtinfo": { "setl_optins": d.opt_str("setl_optins")?, "stmt_rslt": rslt, "stmt_rslt_dscr": dscr } }))
 }
 
 /// One uploaded detail row.
@@ -114,20 +75,10 @@ fn parse_details(text: &str) -> Result<Vec<Detail>> {
         }
         let f: Vec<&str> = line.split(['\t', ',']).map(str::trim).collect();
         if f.len() < 7 {
-            return Err(biz(format!(
-                "detail file line {}: 7 fields expected, found {}",
-                i + 1,
-                f.len()
-            )));
+            return Err(biz(format!("detail file line {}: 7 fields expected, found {}", i + 1, f.len())));
         }
         let money = |k: usize, name: &str| {
-            Fen::parse_yuan(f[k]).map_err(|e| {
-                biz(format!(
-                    "detail file line {}: {name} {:?}: {e}",
-                    i + 1,
-                    f[k]
-                ))
-            })
+            Fen::parse_yuan(f[k]).map_err(|e| biz(format!("detail file line {}: {name} {:?}: {e}", i + 1, f[k])))
         };
         out.push(Detail {
             setl_id: f[0].to_owned(),
@@ -186,29 +137,19 @@ pub fn detail(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let (from, to) = period(&d)?;
     let file_no = d.str_max("file_qury_no", 30)?;
     let (_, content) = st::get_file(tx, &file_no, &ctx.env.fixmedins_code)?.ok_or_else(|| {
-        biz(format!(
-            "file_qury_no {file_no}: no such file of this institution (upload it with 9101)"
-        ))
+        biz(format!("file_qury_no {file_no}: no such file of this institution (upload it with 9101)"))
     })?;
     let details = parse_details(&content)?;
     let clr_type = d.opt_str("clr_type")?;
-    let ours: Vec<SettlementRow> =
-        st::settlements_of_institution(tx, &ctx.env.fixmedins_code, from, to)?
-            .into_iter()
-            .filter(|s| clr_type.as_deref().is_none_or(|c| s.clr_type == c))
-            .collect();
-    let by_id: BTreeMap<&str, &Detail> = details.iter().map(|x| (x.setl_id.as_str(), x)).collect();
-    let mut rows: Vec<Value> = ours
-        .iter()
-        .map(|s| result_row(Some(s), by_id.get(s.setl_id.as_str()).copied()))
+    let ours: Vec<SettlementRow> = st::settlements_of_institution(tx, &ctx.env.fixmedins_code, from, to)?
+        .into_iter()
+        .filter(|s| clr_type.as_deref().is_none_or(|c| s.clr_type == c))
         .collect();
+    let by_id: BTreeMap<&str, &Detail> = details.iter().map(|x| (x.setl_id.as_str(), x)).collect();
+    let mut rows: Vec<Value> =
+        ours.iter().map(|s| result_row(Some(s), by_id.get(s.setl_id.as_str()).copied())).collect();
     let known: std::collections::HashSet<&str> = ours.iter().map(|s| s.setl_id.as_str()).collect();
-    rows.extend(
-        details
-            .iter()
-            .filter(|x| !known.contains(x.setl_id.as_str()))
-            .map(|x| result_row(None, Some(x))),
-    );
+    rows.extend(details.iter().filter(|x| !known.contains(x.setl_id.as_str())).map(|x| result_row(None, Some(x))));
     let balanced = rows.iter().all(|r| r["stmt_rslt"] == "0");
     let result_no = ctx.new_id();
     let filename = format!("stmt_{file_no}.json");
@@ -235,44 +176,27 @@ pub fn upload_file(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let content = match up.map.get("in") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(bytes)) => {
-            let b: Option<Vec<u8>> = bytes
-                .iter()
-                .map(|v| {
-                    v.as_i64()
-                        .and_then(|n| u8::try_from(n.rem_euclid(256)).ok())
-                })
-                .collect();
+            let b: Option<Vec<u8>> =
+                bytes.iter().map(|v| v.as_i64().and_then(|n| u8::try_from(n.rem_euclid(256)).ok())).collect();
             let b = b.ok_or_else(|| biz("input.fsUploadIn.in: must be an array of bytes"))?;
-            String::from_utf8(b)
-                .map_err(|_| biz("input.fsUploadIn.in: the file must be UTF-8 text"))?
+            String::from_utf8(b).map_err(|_| biz("input.fsUploadIn.in: the file must be UTF-8 text"))?
         }
         _ => return Err(biz("input.fsUploadIn.in: required (file bytes or text)")),
     };
     if content.len() > FILE_MAX {
-        return Err(biz(format!(
-            "input.fsUploadIn.in: larger than {FILE_MAX} bytes"
-        )));
+        return Err(biz(format!("input.fsUploadIn.in: larger than {FILE_MAX} bytes")));
     }
     let no = ctx.new_id();
-    st::put_file(
-        tx,
-        &no,
-        &ctx.env.fixmedins_code,
-        &filename,
-        &content,
-        ctx.now.0,
-    )?;
-    let out = json!({ "file_qury_no": no, "filename": filename, "dld_endtime": DateTime(ctx.now.0 + 86_400).to_string() });
+    st::put_file(tx, &no, &ctx.env.fixmedins_code, &filename, &content, ctx.now.0)?;
+    let out =
+        json!({ "file_qury_no": no, "filename": filename, "dld_endtime": DateTime(ctx.now.0 + 86_400).to_string() });
     Ok(done(out, None, Some(&no)))
 }
 
 pub fn download_file(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let dl = object(&ctx.env.input, "fsDownloadIn")?;
     let no = dl.node().str_max("file_qury_no", 30)?;
-    let (filename, content) = st::get_file(tx, &no, &ctx.env.fixmedins_code)?.ok_or_else(|| {
-        biz(format!(
-            "file_qury_no {no}: no such file of this institution"
-        ))
-    })?;
+    let (filename, content) = st::get_file(tx, &no, &ctx.env.fixmedins_code)?
+        .ok_or_else(|| biz(format!("file_qury_no {no}: no such file of this institution")))?;
     Ok(json!({ "filename": filename, "content": content }))
 }

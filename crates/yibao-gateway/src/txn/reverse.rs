@@ -28,15 +28,10 @@ pub fn by_msgid(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
         ));
     };
     if orig.fixmedins_code != ctx.env.fixmedins_code {
-        return Err(biz(format!(
-            "omsgid {omsgid} was sent by another institution"
-        )));
+        return Err(biz(format!("omsgid {omsgid} was sent by another institution")));
     }
     if orig.infno != oinfno || orig.psn_no.as_deref().is_some_and(|p| p != psn_no) {
-        return Err(biz(format!(
-            "omsgid {omsgid} was infno {} for another person or transaction",
-            orig.infno
-        )));
+        return Err(biz(format!("omsgid {omsgid} was infno {} for another person or transaction", orig.infno)));
     }
     if orig.reversed || orig.req_digest == VOID_DIGEST {
         return Ok(done(
@@ -73,12 +68,8 @@ fn void(ctx: &Ctx, tx: &mut dyn Tx, omsgid: &str, oinfno: &str, psn_no: &str) ->
 }
 
 fn reverse_effect(ctx: &Ctx, tx: &mut dyn Tx, orig: &MsgRecord) -> Result<Done> {
-    let ref_id = orig.ref_id.clone().ok_or_else(|| {
-        biz(format!(
-            "omsgid {}: the original changed nothing",
-            orig.msgid
-        ))
-    })?;
+    let ref_id =
+        orig.ref_id.clone().ok_or_else(|| biz(format!("omsgid {}: the original changed nothing", orig.msgid)))?;
     match orig.infno.as_str() {
         "2207" | "2207A" | "2304" | "2102" => {
             let s = own_settlement(ctx, tx, &ref_id)?;
@@ -92,6 +83,8 @@ fn reverse_effect(ctx: &Ctx, tx: &mut dyn Tx, orig: &MsgRecord) -> Result<Done> 
             super::settle::reinstate(ctx, tx, mirror)
         }
         "2401" | "2201" => super::visit::cancel_by_id(ctx, tx, &ref_id),
-        other => Err(biz(format!("oinfno {other} cannot be reversed by 2601 (reversible: 2201, 2207, 2208, 2304, 2305, 2401, 2102, 2103)"))),
+        other => Err(biz(format!(
+            "oinfno {other} cannot be reversed by 2601 (reversible: 2201, 2207, 2208, 2304, 2305, 2401, 2102, 2103)"
+        ))),
     }
 }

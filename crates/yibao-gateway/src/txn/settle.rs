@@ -15,13 +15,9 @@ use std::collections::BTreeMap;
 use yibao_domain::dict::{insutype, PsnCategory, VisitClass};
 use yibao_domain::policy::Policy;
 use yibao_domain::registry::{EntryKind, Person};
-use yibao_domain::settle::{
-    self, cum, AccountFacts, Outcome, PersonFacts, RemoteType, SettleInput, VisitFacts,
-};
+use yibao_domain::settle::{self, cum, AccountFacts, Outcome, PersonFacts, RemoteType, SettleInput, VisitFacts};
 use yibao_domain::{Date, DateTime, Fen};
-use yibao_store::settlement::{
-    self as st, visit_stas, FeeLineRow, SettlementRow, Visit, AMOUNT_COLS,
-};
+use yibao_store::settlement::{self as st, visit_stas, FeeLineRow, SettlementRow, Visit, AMOUNT_COLS};
 use yibao_store::{policy, registry, Tx};
 
 /// Everything one settlement was computed from, and the result.
@@ -44,9 +40,9 @@ fn settle_date(ctx: &Ctx) -> Date {
 
 fn load_policy(tx: &mut dyn Tx, admdvs: &str, insutype: &str, on: Date) -> Result<Policy> {
     match policy::policy_in_force(tx, admdvs, insutype, on) {
-        Err(policy::PolicyStoreError::NotInForce { .. }) if admdvs.ends_with("99") => Ok(
-            policy::policy_in_force(tx, &format!("{}00", &admdvs[..4]), insutype, on)?,
-        ),
+        Err(policy::PolicyStoreError::NotInForce { .. }) if admdvs.ends_with("99") => {
+            Ok(policy::policy_in_force(tx, &format!("{}00", &admdvs[..4]), insutype, on)?)
+        }
         other => Ok(other?),
     }
 }
@@ -63,52 +59,26 @@ fn remote_type(v: &Visit) -> RemoteType {
     }
 }
 
-fn compute(
-    ctx: &Ctx,
-    tx: &mut dyn Tx,
-    visit: Visit,
-    lines: Vec<FeeLineRow>,
-    use_account: bool,
-) -> Result<Basis> {
+fn compute(ctx: &Ctx, tx: &mut dyn Tx, visit: Visit, lines: Vec<FeeLineRow>, use_account: bool) -> Result<Basis> {
     if lines.is_empty() {
-        return Err(biz(format!(
-            "mdtrt_id {}: no unsettled fee details to settle",
-            visit.mdtrt_id
-        )));
+        return Err(biz(format!("mdtrt_id {}: no unsettled fee details to settle", visit.mdtrt_id)));
     }
     let person = registry::person_by_psn_no(tx, &visit.psn_no)?
         .ok_or_else(|| biz(format!("psn_no {}: no such person", visit.psn_no)))?;
     let visit_day = DateTime(visit.begntime).date();
     let on = settle_date(ctx);
     let enrollments = registry::enrollments_as_of(tx, &visit.psn_no, visit_day)?;
-    let e = enrollments
-        .iter()
-        .find(|e| e.insutype == visit.insutype)
-        .ok_or_else(|| {
-            biz(format!(
-                "psn_no {} is not insured under {} on {visit_day}",
-                visit.psn_no, visit.insutype
-            ))
-        })?;
-    let category = PsnCategory::from_psn_type(&e.psn_type)
-        .ok_or_else(|| biz(format!("psn_type {} is not known", e.psn_type)))?;
-    let insutypes: Vec<String> = enrollments
-        .iter()
-        .filter(|x| x.active_on(visit_day))
-        .map(|x| x.insutype.clone())
-        .collect();
+    let e = enrollments.iter().find(|e| e.insutype == visit.insutype).ok_or_else(|| {
+        biz(format!("psn_no {} is not insured under {} on {visit_day}", visit.psn_no, visit.insutype))
+    })?;
+    let category =
+        PsnCategory::from_psn_type(&e.psn_type).ok_or_else(|| biz(format!("psn_type {} is not known", e.psn_type)))?;
+    let insutypes: Vec<String> =
+        enrollments.iter().filter(|x| x.active_on(visit_day)).map(|x| x.insutype.clone()).collect();
     let cvlserv = e.cvlserv_flag || insutypes.iter().any(|t| t == insutype::CIVIL_SERVANT);
-    let idet_types = registry::person_idets_as_of(tx, &visit.psn_no, on)?
-        .into_iter()
-        .map(|i| i.psn_idet_type)
-        .collect();
-    let person_facts = PersonFacts {
-        psn_type: e.psn_type.clone(),
-        category,
-        cvlserv,
-        idet_types,
-        insutypes,
-    };
+    let idet_types =
+        registry::person_idets_as_of(tx, &visit.psn_no, on)?.into_iter().map(|i| i.psn_idet_type).collect();
+    let person_facts = PersonFacts { psn_type: e.psn_type.clone(), category, cvlserv, idet_types, insutypes };
     let pol = load_policy(tx, &visit.insuplc_admdvs, &visit.insutype, on)?;
     let year = on.year() as i64;
     let ytd = st::accumulators(tx, &visit.psn_no, &visit.insutype, year)?;
@@ -139,9 +109,7 @@ fn compute(
 }
 
 fn grade_of(tx: &mut dyn Tx, v: &Visit) -> Result<u8> {
-    Ok(registry::institution(tx, &v.fixmedins_code)?
-        .and_then(|i| i.grade())
-        .unwrap_or(0))
+    Ok(registry::institution(tx, &v.fixmedins_code)?.and_then(|i| i.grade()).unwrap_or(0))
 }
 
 fn active(s: &SettlementRow) -> bool {
@@ -149,12 +117,9 @@ fn active(s: &SettlementRow) -> bool {
 }
 
 fn visit_facts(tx: &mut dyn Tx, v: &Visit, ytd: &BTreeMap<String, Fen>) -> Result<VisitFacts> {
-    let class = VisitClass::from_med_type(&v.med_type)
-        .ok_or_else(|| biz(format!("med_type {} is not known", v.med_type)))?;
-    let prior: Vec<SettlementRow> = st::settlements_of_visit(tx, &v.mdtrt_id)?
-        .into_iter()
-        .filter(active)
-        .collect();
+    let class =
+        VisitClass::from_med_type(&v.med_type).ok_or_else(|| biz(format!("med_type {} is not known", v.med_type)))?;
+    let prior: Vec<SettlementRow> = st::settlements_of_visit(tx, &v.mdtrt_id)?.into_iter().filter(active).collect();
     let admissions = ytd.get(cum::ADMISSIONS).map_or(0, |f| f.0);
     let adm_seq = match (class.is_inpatient(), v.adm_seq) {
         (false, _) => 1,
@@ -164,10 +129,7 @@ fn visit_facts(tx: &mut dyn Tx, v: &Visit, ytd: &BTreeMap<String, Fen>) -> Resul
     // Mid-stay segments of an inpatient stay share its deductible and bands; separate outpatient
     // charge batches are separate visits for the policy.
     let (prior_dedc, prior_inscp) = if class.is_inpatient() {
-        (
-            prior.iter().map(|s| s.amount("act_pay_dedc")).sum(),
-            prior.iter().map(|s| s.amount("inscp_scp_amt")).sum(),
-        )
+        (prior.iter().map(|s| s.amount("act_pay_dedc")).sum(), prior.iter().map(|s| s.amount("inscp_scp_amt")).sum())
     } else {
         (Fen::ZERO, Fen::ZERO)
     };
@@ -182,12 +144,7 @@ fn visit_facts(tx: &mut dyn Tx, v: &Visit, ytd: &BTreeMap<String, Fen>) -> Resul
     })
 }
 
-fn account_facts(
-    tx: &mut dyn Tx,
-    psn_no: &str,
-    on: Date,
-    use_account: bool,
-) -> Result<AccountFacts> {
+fn account_facts(tx: &mut dyn Tx, psn_no: &str, on: Date, use_account: bool) -> Result<AccountFacts> {
     let own_balance = registry::account_balance(tx, psn_no)?;
     let mut mulaid = Vec::new();
     if use_account {
@@ -196,11 +153,7 @@ fn account_facts(
             mulaid.push((b.owner_psn_no, bal));
         }
     }
-    Ok(AccountFacts {
-        use_account,
-        own_balance,
-        mulaid,
-    })
+    Ok(AccountFacts { use_account, own_balance, mulaid })
 }
 
 /// The request's totals must equal what the platform computed from the uploaded details.
@@ -215,21 +168,12 @@ fn check_amounts(d: &Node, o: &Outcome, full: bool) -> Result<()> {
         ]);
     }
     for (f, want) in fields {
-        let got = if f == "medfee_sumamt" || full {
-            d.opt_fen(f)?
-        } else {
-            None
-        };
+        let got = if f == "medfee_sumamt" || full { d.opt_fen(f)? } else { None };
         match got {
             Some(g) if g != want => {
-                return Err(biz(format!(
-                    "{}.{f}: {g} does not match the uploaded fee details ({want})",
-                    d.path
-                )))
+                return Err(biz(format!("{}.{f}: {g} does not match the uploaded fee details ({want})", d.path)))
             }
-            None if f == "medfee_sumamt" => {
-                return Err(biz(format!("{}.medfee_sumamt: required", d.path)))
-            }
+            None if f == "medfee_sumamt" => return Err(biz(format!("{}.medfee_sumamt: required", d.path))),
             _ => {}
         }
     }
@@ -257,10 +201,7 @@ fn setlinfo(ctx: &Ctx, b: &Basis, setl_id: Option<&str>, balc: Fen) -> Value {
     }
     if let Value::Object(amounts) = serde_json::to_value(o).unwrap_or_default() {
         for (k, v) in amounts {
-            if !matches!(
-                k.as_str(),
-                "setldetail" | "trace" | "deltas" | "mulaid_pays"
-            ) {
+            if !matches!(k.as_str(), "setldetail" | "trace" | "deltas" | "mulaid_pays") {
                 m.insert(k, v);
             }
         }
@@ -306,17 +247,11 @@ fn commit(ctx: &Ctx, tx: &mut dyn Tx, mut b: Basis, final_setl: bool) -> Result<
             ctx.now,
         )?;
     }
-    st::apply_deltas(
-        tx,
-        &psn,
-        &b.visit.insutype,
-        b.year,
-        &b.visit.insuplc_admdvs,
-        &o.deltas,
-    )?;
+    st::apply_deltas(tx, &psn, &b.visit.insutype, b.year, &b.visit.insuplc_admdvs, &o.deltas)?;
     let sns: Vec<String> = b.lines.iter().map(|l| l.feedetl_sn.clone()).collect();
     let out = answer(ctx, &b, Some(&setl_id), balc);
-    let body = json!({ "answer": out, "deltas": o.deltas, "mulaid_pays": o.mulaid_pays, "year": b.year, "feedetl_sns": sns });
+    let body =
+        json!({ "answer": out, "deltas": o.deltas, "mulaid_pays": o.mulaid_pays, "year": b.year, "feedetl_sns": sns });
     let row = settlement_row(ctx, &b, &setl_id, &body, balc, final_setl);
     st::insert_settlement(tx, &row, &o.setldetail)?;
     st::mark_lines(tx, &b.visit.mdtrt_id, &sns, &setl_id)?;
@@ -327,25 +262,11 @@ fn commit(ctx: &Ctx, tx: &mut dyn Tx, mut b: Basis, final_setl: bool) -> Result<
     b.visit.updt_time = ctx.now.0;
     st::update_visit(tx, &b.visit)?;
     let ev = json!({ "setl_id": setl_id, "psn_no": psn, "medfee_sumamt": o.medfee_sumamt, "fund_pay_sumamt": o.fund_pay_sumamt, "acct_pay": o.acct_pay, "fixmedins_code": b.visit.fixmedins_code, "admdvs": b.visit.admdvs });
-    event(
-        ctx,
-        tx,
-        &b.visit.insuplc_admdvs,
-        "settlement.settled",
-        &setl_id,
-        ev,
-    )?;
+    event(ctx, tx, &b.visit.insuplc_admdvs, "settlement.settled", &setl_id, ev)?;
     Ok(done(out, Some(&psn), Some(&setl_id)))
 }
 
-fn settlement_row(
-    ctx: &Ctx,
-    b: &Basis,
-    setl_id: &str,
-    body: &Value,
-    balc: Fen,
-    final_setl: bool,
-) -> SettlementRow {
+fn settlement_row(ctx: &Ctx, b: &Basis, setl_id: &str, body: &Value, balc: Fen, final_setl: bool) -> SettlementRow {
     let o = &b.outcome;
     let amounts = [
         o.medfee_sumamt,
@@ -395,29 +316,18 @@ fn settlement_row(
 
 // ---- outpatient -------------------------------------------------------------------------------
 
-fn outpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node) -> Result<Basis> {
-    let v = own_visit(
-        ctx,
-        tx,
-        &d.str_max("mdtrt_id", 30)?,
-        Some(&d.str_max("psn_no", 30)?),
-        true,
-    )?;
+/// `write`: lock the visit for a settlement; a pre-settlement reads a snapshot and locks nothing.
+fn outpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<Basis> {
+    let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), write)?;
     if VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient) {
-        return Err(biz(format!(
-            "mdtrt_id {} is an inpatient stay: use 2303/2304",
-            v.mdtrt_id
-        )));
+        return Err(biz(format!("mdtrt_id {} is an inpatient stay: use 2303/2304", v.mdtrt_id)));
     }
     if v.stas != visit_stas::OPEN {
         return Err(biz(format!("mdtrt_id {} is {}", v.mdtrt_id, v.stas)));
     }
     if let Some(mt) = d.opt_str("med_type")? {
         if mt != v.med_type && VisitClass::from_med_type(&mt).is_none() {
-            return Err(biz(format!(
-                "{}.med_type: {mt:?} is not a known medical type",
-                d.path
-            )));
+            return Err(biz(format!("{}.med_type: {mt:?} is not a known medical type", d.path)));
         }
     }
     check_insutype(d, &v)?;
@@ -430,10 +340,7 @@ fn outpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node) -> Result<Basis> {
 fn check_insutype(d: &Node, v: &Visit) -> Result<()> {
     if let Some(t) = d.opt_str("insutype")? {
         if t != v.insutype {
-            return Err(biz(format!(
-                "{}.insutype: {t} differs from the visit's {}",
-                d.path, v.insutype
-            )));
+            return Err(biz(format!("{}.insutype: {t} differs from the visit's {}", d.path, v.insutype)));
         }
     }
     Ok(())
@@ -441,7 +348,7 @@ fn check_insutype(d: &Node, v: &Visit) -> Result<()> {
 
 pub fn presettle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let data = object(&ctx.env.input, "data")?;
-    let b = outpatient_basis(ctx, tx, &data.node())?;
+    let b = outpatient_basis(ctx, tx, &data.node(), false)?;
     check_amounts(&data.node(), &b.outcome, false)?;
     let balc = b.own_balance - b.outcome.acct_pay;
     Ok(answer(ctx, &b, None, balc))
@@ -450,26 +357,17 @@ pub fn presettle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
 pub fn settle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
-    let b = outpatient_basis(ctx, tx, &d)?;
+    let b = outpatient_basis(ctx, tx, &d, true)?;
     check_amounts(&d, &b.outcome, true)?;
     commit(ctx, tx, b, false)
 }
 
 // ---- inpatient --------------------------------------------------------------------------------
 
-fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node) -> Result<(Basis, bool)> {
-    let v = own_visit(
-        ctx,
-        tx,
-        &d.str_max("mdtrt_id", 30)?,
-        Some(&d.str_max("psn_no", 30)?),
-        true,
-    )?;
+fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<(Basis, bool)> {
+    let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), write)?;
     if !VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient) {
-        return Err(biz(format!(
-            "mdtrt_id {} is not an inpatient stay: use 2206/2207",
-            v.mdtrt_id
-        )));
+        return Err(biz(format!("mdtrt_id {} is not an inpatient stay: use 2206/2207", v.mdtrt_id)));
     }
     let mid = d.flag("mid_setl_flag", false)?;
     match v.stas.as_str() {
@@ -490,7 +388,7 @@ fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node) -> Result<(Basis, bool)
 
 pub fn presettle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let data = object(&ctx.env.input, "data")?;
-    let (b, _) = inpatient_basis(ctx, tx, &data.node())?;
+    let (b, _) = inpatient_basis(ctx, tx, &data.node(), false)?;
     check_amounts(&data.node(), &b.outcome, false)?;
     let balc = b.own_balance - b.outcome.acct_pay;
     Ok(answer(ctx, &b, None, balc))
@@ -499,7 +397,7 @@ pub fn presettle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
 pub fn settle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
-    let (b, final_setl) = inpatient_basis(ctx, tx, &d)?;
+    let (b, final_setl) = inpatient_basis(ctx, tx, &d, true)?;
     check_amounts(&d, &b.outcome, true)?;
     commit(ctx, tx, b, final_setl)
 }
@@ -519,24 +417,20 @@ fn pharmacy_basis(ctx: &Ctx, tx: &mut dyn Tx, write: bool) -> Result<Basis> {
         begntime: d.opt_time("begntime")?.unwrap_or(ctx.now),
         cert_type: d.code("mdtrt_cert_type", &["01", "02", "03"])?,
         cert_no: d.opt_str_max("mdtrt_cert_no", 50)?,
-        ipt_otp_no: d
-            .opt_str_max("ipt_otp_no", 30)?
-            .unwrap_or_else(|| ctx.env.msgid.clone()),
+        ipt_otp_no: d.opt_str_max("ipt_otp_no", 30)?.unwrap_or_else(|| ctx.env.msgid.clone()),
         dise: (None, None),
         info: json!({}),
     };
     if VisitClass::from_med_type(&n.med_type) != Some(VisitClass::Pharmacy) {
-        return Err(biz(format!(
-            "input.data.med_type: {} is not a pharmacy purchase (41)",
-            n.med_type
-        )));
+        return Err(biz(format!("input.data.med_type: {} is not a pharmacy purchase (41)", n.med_type)));
     }
     let v = build_visit(ctx, tx, n, true)?;
     let mut lines = rows(&ctx.env.input, "feedetail", true)?;
     for l in &mut lines {
-        l.map
-            .entry("chrg_bchno")
-            .or_insert_with(|| Value::String(ctx.env.msgid.clone()));
+        // A sale is one charge batch; pharmacies need not number it.
+        if l.map.get("chrg_bchno").and_then(Value::as_str).is_none_or(|b| b.trim().is_empty()) {
+            l.map.insert("chrg_bchno".into(), Value::String(ctx.env.msgid.clone()));
+        }
     }
     let classified = classify_rows(ctx, tx, &v, &lines, true)?;
     if write {
@@ -574,26 +468,19 @@ fn reverse_request(ctx: &Ctx, tx: &mut dyn Tx, want: &[VisitClass]) -> Result<Do
     let setl_id = d.str_max("setl_id", 30)?;
     let s = own_settlement(ctx, tx, &setl_id)?;
     if s.mdtrt_id != d.str_max("mdtrt_id", 30)? || s.psn_no != d.str_max("psn_no", 30)? {
-        return Err(biz(format!(
-            "setl_id {setl_id} is not a settlement of that mdtrt_id and psn_no"
-        )));
+        return Err(biz(format!("setl_id {setl_id} is not a settlement of that mdtrt_id and psn_no")));
     }
     let class = VisitClass::from_med_type(&s.med_type).unwrap_or(VisitClass::Outpatient);
     if !want.contains(&class) {
-        return Err(biz(format!(
-            "setl_id {setl_id} is a {class:?} settlement: use its own reversal transaction"
-        )));
+        return Err(biz(format!("setl_id {setl_id} is a {class:?} settlement: use its own reversal transaction")));
     }
     reverse_settlement(ctx, tx, s)
 }
 
 pub(super) fn own_settlement(ctx: &Ctx, tx: &mut dyn Tx, setl_id: &str) -> Result<SettlementRow> {
-    let s = st::settlement(tx, setl_id, true)?
-        .ok_or_else(|| biz(format!("setl_id {setl_id}: no such settlement")))?;
+    let s = st::settlement(tx, setl_id, true)?.ok_or_else(|| biz(format!("setl_id {setl_id}: no such settlement")))?;
     if s.fixmedins_code != ctx.env.fixmedins_code {
-        return Err(biz(format!(
-            "setl_id {setl_id} belongs to another institution"
-        )));
+        return Err(biz(format!("setl_id {setl_id} belongs to another institution")));
     }
     Ok(s)
 }
@@ -604,27 +491,21 @@ pub(super) fn reverse_settlement(ctx: &Ctx, tx: &mut dyn Tx, s: SettlementRow) -
         return Err(biz(format!("setl_id {} is itself a reversal", s.setl_id)));
     }
     if let Some(r) = &s.revs_setl_id {
-        return Err(biz(format!(
-            "setl_id {} was already reversed by {r}",
-            s.setl_id
-        )));
+        return Err(biz(format!("setl_id {} was already reversed by {r}", s.setl_id)));
     }
     let later = st::settlements_of_visit(tx, &s.mdtrt_id)?
         .into_iter()
         .filter(active)
         .any(|x| (x.setl_time, &x.setl_id) > (s.setl_time, &s.setl_id));
     if later {
-        return Err(biz(format!(
-            "a later settlement of mdtrt_id {} must be reversed first",
-            s.mdtrt_id
-        )));
+        return Err(biz(format!("a later settlement of mdtrt_id {} must be reversed first", s.mdtrt_id)));
     }
     let body: Value = serde_json::from_str(&s.body)
         .map_err(|e| GatewayError::System(format!("settlement {} body: {e}", s.setl_id)))?;
-    let deltas: BTreeMap<String, Fen> = serde_json::from_value(body["deltas"].clone())
-        .map_err(|e| GatewayError::System(e.to_string()))?;
-    let mulaid: Vec<(String, Fen)> = serde_json::from_value(body["mulaid_pays"].clone())
-        .map_err(|e| GatewayError::System(e.to_string()))?;
+    let deltas: BTreeMap<String, Fen> =
+        serde_json::from_value(body["deltas"].clone()).map_err(|e| GatewayError::System(e.to_string()))?;
+    let mulaid: Vec<(String, Fen)> =
+        serde_json::from_value(body["mulaid_pays"].clone()).map_err(|e| GatewayError::System(e.to_string()))?;
     let rev_id = ctx.new_id();
     let acct_pay = s.amount("acct_pay");
     let mut balc = registry::account_balance(tx, &s.psn_no)?;
@@ -652,14 +533,7 @@ pub(super) fn reverse_settlement(ctx: &Ctx, tx: &mut dyn Tx, s: SettlementRow) -
         )?;
     }
     let negated: BTreeMap<String, Fen> = deltas.iter().map(|(k, v)| (k.clone(), -*v)).collect();
-    st::apply_deltas(
-        tx,
-        &s.psn_no,
-        &s.insutype,
-        s.setl_year,
-        &s.insuplc_admdvs,
-        &negated,
-    )?;
+    st::apply_deltas(tx, &s.psn_no, &s.insutype, s.setl_year, &s.insuplc_admdvs, &negated)?;
     let answer = mirror_answer(ctx, &body["answer"], &rev_id, balc);
     let mut m = s.clone();
     m.setl_id = rev_id.clone();
@@ -672,61 +546,36 @@ pub(super) fn reverse_settlement(ctx: &Ctx, tx: &mut dyn Tx, s: SettlementRow) -
         *a = -*a;
     }
     m.amounts[AMOUNT_COLS.len() - 1] = balc;
-    m.body = json!({ "answer": answer, "deltas": negated, "mulaid_pays": [], "year": s.setl_year })
-        .to_string();
-    let funds: Vec<_> =
-        serde_json::from_value::<Vec<settle::FundRow>>(body["answer"]["setldetail"].clone())
-            .map_err(|e| GatewayError::System(e.to_string()))?
-            .into_iter()
-            .map(|f| settle::FundRow {
-                inscp_scp_amt: -f.inscp_scp_amt,
-                fund_payamt: -f.fund_payamt,
-                ..f
-            })
-            .collect();
+    m.body = json!({ "answer": answer, "deltas": negated, "mulaid_pays": [], "year": s.setl_year }).to_string();
+    let funds: Vec<_> = serde_json::from_value::<Vec<settle::FundRow>>(body["answer"]["setldetail"].clone())
+        .map_err(|e| GatewayError::System(e.to_string()))?
+        .into_iter()
+        .map(|f| settle::FundRow { inscp_scp_amt: -f.inscp_scp_amt, fund_payamt: -f.fund_payamt, ..f })
+        .collect();
     st::insert_settlement(tx, &m, &funds)?;
     if !st::mark_reversed(tx, &s.setl_id, &rev_id)? {
-        return Err(GatewayError::System(format!(
-            "settlement {} changed during its reversal",
-            s.setl_id
-        )));
+        return Err(GatewayError::System(format!("settlement {} changed during its reversal", s.setl_id)));
     }
     st::msg_mark_reversed(tx, &s.msgid)?;
     reopen_visit(ctx, tx, &s)?;
     let ev = json!({ "setl_id": rev_id, "orig_setl_id": s.setl_id, "psn_no": s.psn_no, "medfee_sumamt": -s.amount("medfee_sumamt"), "fund_pay_sumamt": -s.amount("fund_pay_sumamt"), "acct_pay": -acct_pay });
-    event(
-        ctx,
-        tx,
-        &s.insuplc_admdvs,
-        "settlement.reversed",
-        &rev_id,
-        ev,
-    )?;
+    event(ctx, tx, &s.insuplc_admdvs, "settlement.reversed", &rev_id, ev)?;
     Ok(done(answer, Some(&s.psn_no), Some(&rev_id)))
 }
 
 /// After a reversal the visit's lines are free again; a pharmacy sale is void as a whole.
 fn reopen_visit(ctx: &Ctx, tx: &mut dyn Tx, s: &SettlementRow) -> Result<()> {
     st::unmark_lines(tx, &s.setl_id)?;
-    let mut v = st::visit(tx, &s.mdtrt_id, true)?.ok_or_else(|| {
-        GatewayError::System(format!("visit {} of a settlement is missing", s.mdtrt_id))
-    })?;
+    let mut v = st::visit(tx, &s.mdtrt_id, true)?
+        .ok_or_else(|| GatewayError::System(format!("visit {} of a settlement is missing", s.mdtrt_id)))?;
     let class = VisitClass::from_med_type(&v.med_type);
     if class == Some(VisitClass::Pharmacy) {
         // The lines stay as they were so that a 2601 of this reversal can reinstate the sale.
         v.stas = visit_stas::CANCELLED.to_owned();
     } else if v.stas == visit_stas::SETTLED {
-        v.stas = if v.endtime.is_some() {
-            visit_stas::DISCHARGED
-        } else {
-            visit_stas::OPEN
-        }
-        .to_owned();
+        v.stas = if v.endtime.is_some() { visit_stas::DISCHARGED } else { visit_stas::OPEN }.to_owned();
     }
-    if !st::settlements_of_visit(tx, &v.mdtrt_id)?
-        .iter()
-        .any(active)
-    {
+    if !st::settlements_of_visit(tx, &v.mdtrt_id)?.iter().any(active) {
         v.adm_seq = None;
     }
     v.updt_time = ctx.now.0;
@@ -739,38 +588,24 @@ fn mirror_answer(ctx: &Ctx, orig: &Value, rev_id: &str, balc: Fen) -> Value {
     let mut info = orig["setlinfo"].clone();
     if let Value::Object(m) = &mut info {
         for col in AMOUNT_COLS.iter().chain(["hifdm_pay"].iter()) {
-            if let Some(v) = m
-                .get(*col)
-                .and_then(|v| serde_json::from_value::<Fen>(v.clone()).ok())
-            {
-                m.insert(
-                    (*col).to_owned(),
-                    serde_json::to_value(-v).unwrap_or_default(),
-                );
+            if let Some(v) = m.get(*col).and_then(|v| serde_json::from_value::<Fen>(v.clone()).ok()) {
+                m.insert((*col).to_owned(), serde_json::to_value(-v).unwrap_or_default());
             }
         }
         m.insert("setl_id".into(), json!(rev_id));
         m.insert("setl_time".into(), json!(ctx.now.to_string()));
         m.insert("medins_setl_id".into(), json!(ctx.env.msgid));
-        m.insert(
-            "balc".into(),
-            serde_json::to_value(balc).unwrap_or_default(),
-        );
+        m.insert("balc".into(), serde_json::to_value(balc).unwrap_or_default());
     }
-    let detail: Vec<Value> = orig["setldetail"]
-        .as_array()
-        .map(|rows| rows.iter().map(negate_detail).collect())
-        .unwrap_or_default();
+    let detail: Vec<Value> =
+        orig["setldetail"].as_array().map(|rows| rows.iter().map(negate_detail).collect()).unwrap_or_default();
     json!({ "setlinfo": info, "setldetail": detail })
 }
 
 fn negate_detail(r: &Value) -> Value {
     let mut r = r.clone();
     for f in ["inscp_scp_amt", "fund_payamt"] {
-        if let Some(v) = r
-            .get(f)
-            .and_then(|v| serde_json::from_value::<Fen>(v.clone()).ok())
-        {
+        if let Some(v) = r.get(f).and_then(|v| serde_json::from_value::<Fen>(v.clone()).ok()) {
             r[f] = serde_json::to_value(-v).unwrap_or_default();
         }
     }
@@ -778,15 +613,7 @@ fn negate_detail(r: &Value) -> Value {
 }
 
 pub fn reverse_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
-    reverse_request(
-        ctx,
-        tx,
-        &[
-            VisitClass::Outpatient,
-            VisitClass::Chronic,
-            VisitClass::Maternity,
-        ],
-    )
+    reverse_request(ctx, tx, &[VisitClass::Outpatient, VisitClass::Chronic, VisitClass::Maternity])
 }
 
 pub fn reverse_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
@@ -798,13 +625,11 @@ pub fn reverse_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
 }
 
 fn body_of(s: &SettlementRow) -> Result<Value> {
-    serde_json::from_str(&s.body)
-        .map_err(|e| GatewayError::System(format!("settlement {} body: {e}", s.setl_id)))
+    serde_json::from_str(&s.body).map_err(|e| GatewayError::System(format!("settlement {} body: {e}", s.setl_id)))
 }
 
 fn from_body<T: serde::de::DeserializeOwned>(body: &Value, key: &str) -> Result<T> {
-    serde_json::from_value(body[key].clone())
-        .map_err(|e| GatewayError::System(format!("settlement body {key}: {e}")))
+    serde_json::from_value(body[key].clone()).map_err(|e| GatewayError::System(format!("settlement body {key}: {e}")))
 }
 
 /// Undoes a reversal (2601 of a 2208/2305/2103): the original settlement takes effect again as
@@ -816,28 +641,20 @@ pub(super) fn reinstate(ctx: &Ctx, tx: &mut dyn Tx, mirror: SettlementRow) -> Re
     if let Some(r) = &mirror.revs_setl_id {
         return Ok(done(json!({}), Some(&mirror.psn_no), Some(r)));
     }
-    let orig_id = mirror.orig_setl_id.clone().ok_or_else(|| {
-        GatewayError::System(format!("reversal {} names no original", mirror.setl_id))
-    })?;
+    let orig_id = mirror
+        .orig_setl_id
+        .clone()
+        .ok_or_else(|| GatewayError::System(format!("reversal {} names no original", mirror.setl_id)))?;
     let orig = own_settlement(ctx, tx, &orig_id)?;
-    if st::settlements_of_visit(tx, &orig.mdtrt_id)?
-        .iter()
-        .any(active)
-    {
-        return Err(biz(format!(
-            "mdtrt_id {} was settled again since; reverse that settlement first",
-            orig.mdtrt_id
-        )));
+    if st::settlements_of_visit(tx, &orig.mdtrt_id)?.iter().any(active) {
+        return Err(biz(format!("mdtrt_id {} was settled again since; reverse that settlement first", orig.mdtrt_id)));
     }
     let body = body_of(&orig)?;
     let sns: Vec<String> = from_body(&body, "feedetl_sns")?;
     for sn in &sns {
-        let free = st::line(tx, &orig.mdtrt_id, sn)?
-            .is_some_and(|l| l.stas == "active" && l.setl_id.is_none());
+        let free = st::line(tx, &orig.mdtrt_id, sn)?.is_some_and(|l| l.stas == "active" && l.setl_id.is_none());
         if !free {
-            return Err(biz(format!(
-                "fee line {sn} was cancelled or settled again; the reversal cannot be undone"
-            )));
+            return Err(biz(format!("fee line {sn} was cancelled or settled again; the reversal cannot be undone")));
         }
     }
     let new_id = ctx.new_id();
@@ -868,14 +685,7 @@ pub(super) fn reinstate(ctx: &Ctx, tx: &mut dyn Tx, mirror: SettlementRow) -> Re
             ctx.now,
         )?;
     }
-    st::apply_deltas(
-        tx,
-        &orig.psn_no,
-        &orig.insutype,
-        orig.setl_year,
-        &orig.insuplc_admdvs,
-        &deltas,
-    )?;
+    st::apply_deltas(tx, &orig.psn_no, &orig.insutype, orig.setl_year, &orig.insuplc_admdvs, &deltas)?;
     let mut answer = body["answer"].clone();
     answer["setlinfo"]["setl_id"] = json!(new_id);
     answer["setlinfo"]["setl_time"] = json!(ctx.now.to_string());
@@ -895,21 +705,11 @@ pub(super) fn reinstate(ctx: &Ctx, tx: &mut dyn Tx, mirror: SettlementRow) -> Re
     st::insert_settlement(tx, &row, &funds)?;
     st::mark_lines(tx, &orig.mdtrt_id, &sns, &new_id)?;
     if !st::mark_reversed(tx, &mirror.setl_id, &new_id)? {
-        return Err(GatewayError::System(format!(
-            "reversal {} changed while being undone",
-            mirror.setl_id
-        )));
+        return Err(GatewayError::System(format!("reversal {} changed while being undone", mirror.setl_id)));
     }
     settle_visit_again(ctx, tx, &orig)?;
     let ev = json!({ "setl_id": new_id, "reinstates": orig.setl_id, "psn_no": orig.psn_no, "medfee_sumamt": orig.amount("medfee_sumamt"), "fund_pay_sumamt": orig.amount("fund_pay_sumamt"), "acct_pay": acct_pay });
-    event(
-        ctx,
-        tx,
-        &orig.insuplc_admdvs,
-        "settlement.settled",
-        &new_id,
-        ev,
-    )?;
+    event(ctx, tx, &orig.insuplc_admdvs, "settlement.settled", &new_id, ev)?;
     Ok(done(answer, Some(&orig.psn_no), Some(&new_id)))
 }
 
@@ -917,8 +717,8 @@ fn settle_visit_again(ctx: &Ctx, tx: &mut dyn Tx, orig: &SettlementRow) -> Resul
     let mut v = st::visit(tx, &orig.mdtrt_id, true)?
         .ok_or_else(|| GatewayError::System(format!("visit {} is missing", orig.mdtrt_id)))?;
     let class = VisitClass::from_med_type(&v.med_type);
-    let was_final = class == Some(VisitClass::Pharmacy)
-        || (class.is_some_and(VisitClass::is_inpatient) && !orig.mid_setl_flag);
+    let was_final =
+        class == Some(VisitClass::Pharmacy) || (class.is_some_and(VisitClass::is_inpatient) && !orig.mid_setl_flag);
     if was_final {
         v.stas = visit_stas::SETTLED.to_owned();
     }

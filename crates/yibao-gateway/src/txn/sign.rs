@@ -25,13 +25,7 @@ pub fn sign_out(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let sign_no = d.str_max("sign_no", 30)?;
     d.str_max("opter_no", 20)?;
     if !st::sign_out(tx, &sign_no, &ctx.env.fixmedins_code, ctx.now.0)? {
-        return Err(biz(format!(
-            "sign_no {sign_no}: no open sign-in of this institution"
-        )));
+        return Err(biz(format!("sign_no {sign_no}: no open sign-in of this institution")));
     }
-    Ok(done(
-        json!({ "signoutoutb": { "sign_time": ctx.now.to_string() } }),
-        None,
-        Some(&sign_no),
-    ))
+    Ok(done(json!({ "signoutoutb": { "sign_time": ctx.now.to_string() } }), None, Some(&sign_no)))
 }

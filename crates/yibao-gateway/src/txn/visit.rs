@@ -20,11 +20,8 @@ pub fn same_city(a: &str, b: &str) -> bool {
 
 fn institution(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Institution> {
     let code = &ctx.env.fixmedins_code;
-    registry::institution(tx, code)?.ok_or_else(|| {
-        biz(format!(
-            "fixmedins_code {code} is not a designated institution"
-        ))
-    })
+    registry::institution(tx, code)?
+        .ok_or_else(|| biz(format!("fixmedins_code {code} is not a designated institution")))
 }
 
 /// Everything a new visit needs checked: who, under which scheme, where.
@@ -41,18 +38,10 @@ pub(super) struct NewVisit<'a> {
 }
 
 /// Checks a new visit and builds it, without writing it.
-pub(super) fn build_visit(
-    ctx: &Ctx,
-    tx: &mut dyn Tx,
-    n: NewVisit,
-    pharmacy_ok: bool,
-) -> Result<Visit> {
+pub(super) fn build_visit(ctx: &Ctx, tx: &mut dyn Tx, n: NewVisit, pharmacy_ok: bool) -> Result<Visit> {
     let inst = institution(ctx, tx)?;
     if inst.is_pharmacy() && !pharmacy_ok {
-        return Err(biz(format!(
-            "{} is a pharmacy: use 2101/2102",
-            inst.fixmedins_code
-        )));
+        return Err(biz(format!("{} is a pharmacy: use 2101/2102", inst.fixmedins_code)));
     }
     if !same_city(&inst.admdvs, &ctx.env.mdtrtarea_admvs) {
         return Err(biz(format!(
@@ -98,12 +87,7 @@ pub(super) fn build_visit(
     })
 }
 
-pub(super) fn open_visit(
-    ctx: &Ctx,
-    tx: &mut dyn Tx,
-    n: NewVisit,
-    pharmacy_ok: bool,
-) -> Result<Visit> {
+pub(super) fn open_visit(ctx: &Ctx, tx: &mut dyn Tx, n: NewVisit, pharmacy_ok: bool) -> Result<Visit> {
     let v = build_visit(ctx, tx, n, pharmacy_ok)?;
     st::insert_visit(tx, &v)?;
     event(
@@ -124,16 +108,9 @@ fn med_type_of(d: &Node, f: &str, want_inpatient: bool, default: &str) -> Result
         Some(_) => Err(biz(format!(
             "{}.{f}: {mt} is not an {} medical type",
             d.path,
-            if want_inpatient {
-                "inpatient"
-            } else {
-                "outpatient"
-            }
+            if want_inpatient { "inpatient" } else { "outpatient" }
         ))),
-        None => Err(biz(format!(
-            "{}.{f}: {mt:?} is not a known medical type",
-            d.path
-        ))),
+        None => Err(biz(format!("{}.{f}: {mt:?} is not a known medical type", d.path))),
     }
 }
 
@@ -148,10 +125,7 @@ pub fn register(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let psn_no = d.str_max("psn_no", 30)?;
     let insutype = d.str_max("insutype", 6)?;
     let (cert_type, cert_no) = cert(&d)?;
-    let info = pick(
-        &d,
-        &["atddr_no", "dr_name", "dept_code", "dept_name", "caty"],
-    )?;
+    let info = pick(&d, &["atddr_no", "dr_name", "dept_code", "dept_name", "caty"])?;
     let n = NewVisit {
         psn_no: &psn_no,
         insutype: &insutype,
@@ -180,10 +154,7 @@ fn pick(d: &Node, fields: &[&str]) -> Result<Value> {
 }
 
 fn active_settlements(tx: &mut dyn Tx, mdtrt_id: &str) -> Result<usize> {
-    Ok(st::settlements_of_visit(tx, mdtrt_id)?
-        .iter()
-        .filter(|s| !s.refd_setl_flag && s.revs_setl_id.is_none())
-        .count())
+    Ok(st::settlements_of_visit(tx, mdtrt_id)?.iter().filter(|s| !s.refd_setl_flag && s.revs_setl_id.is_none()).count())
 }
 
 fn cancel_visit(ctx: &Ctx, tx: &mut dyn Tx, mut v: Visit, what: &str) -> Result<Done> {
@@ -201,33 +172,17 @@ fn cancel_visit(ctx: &Ctx, tx: &mut dyn Tx, mut v: Visit, what: &str) -> Result<
     v.stas = visit_stas::CANCELLED.to_owned();
     v.updt_time = ctx.now.0;
     st::update_visit(tx, &v)?;
-    event(
-        ctx,
-        tx,
-        &v.insuplc_admdvs,
-        "visit.cancelled",
-        &v.mdtrt_id,
-        json!({ "psn_no": v.psn_no }),
-    )?;
+    event(ctx, tx, &v.insuplc_admdvs, "visit.cancelled", &v.mdtrt_id, json!({ "psn_no": v.psn_no }))?;
     Ok(done(json!({}), Some(&v.psn_no), Some(&v.mdtrt_id)))
 }
 
 pub fn cancel_register(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
-    let v = own_visit(
-        ctx,
-        tx,
-        &d.str_max("mdtrt_id", 30)?,
-        Some(&d.str_max("psn_no", 30)?),
-        true,
-    )?;
+    let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), true)?;
     if let Some(no) = d.opt_str("ipt_otp_no")? {
         if no != v.ipt_otp_no {
-            return Err(biz(format!(
-                "input.data.ipt_otp_no {no} does not match the registration ({})",
-                v.ipt_otp_no
-            )));
+            return Err(biz(format!("input.data.ipt_otp_no {no} does not match the registration ({})", v.ipt_otp_no)));
         }
     }
     cancel_visit(ctx, tx, v, "registration")
@@ -242,10 +197,7 @@ fn diagnoses(input: &Value, psn_no: &str) -> Result<Vec<Value>> {
         if DiagCode::parse(&code).is_err() && OprnCode::parse(&code).is_err() {
             // TCM diagnoses use their own national code shapes; only ICD-10 shapes are checked.
             if d.opt_str("diag_type")?.as_deref() == Some("1") {
-                return Err(biz(format!(
-                    "{}.diag_code: {code:?} is not an ICD-10 医保版 diagnosis code",
-                    d.path
-                )));
+                return Err(biz(format!("{}.diag_code: {code:?} is not an ICD-10 医保版 diagnosis code", d.path)));
             }
         }
         let mut m = row.map.clone();
@@ -256,10 +208,7 @@ fn diagnoses(input: &Value, psn_no: &str) -> Result<Vec<Value>> {
 }
 
 fn dise(d: &Node) -> Result<(Option<String>, Option<String>)> {
-    Ok((
-        d.opt_str_max("dise_codg", 30)?,
-        d.opt_str_max("dise_name", 300)?,
-    ))
+    Ok((d.opt_str_max("dise_codg", 30)?, d.opt_str_max("dise_name", 300)?))
 }
 
 fn merge_info(v: &mut Visit, key: &str, value: Value) {
@@ -271,13 +220,7 @@ fn merge_info(v: &mut Visit, key: &str, value: Value) {
 pub fn outpatient_info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let info = object(&ctx.env.input, "mdtrtinfo")?;
     let d = info.node();
-    let mut v = own_visit(
-        ctx,
-        tx,
-        &d.str_max("mdtrt_id", 30)?,
-        Some(&d.str_max("psn_no", 30)?),
-        true,
-    )?;
+    let mut v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), true)?;
     if v.stas != visit_stas::OPEN {
         return Err(biz(format!("mdtrt_id {} is {}", v.mdtrt_id, v.stas)));
     }
@@ -298,10 +241,7 @@ pub fn admit(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let insutype = d.str_max("insutype", 6)?;
     let (cert_type, cert_no) = cert(&d)?;
     let mut stored = info.map.clone();
-    stored.insert(
-        "diseinfo".into(),
-        Value::Array(diagnoses(&ctx.env.input, &psn_no)?),
-    );
+    stored.insert("diseinfo".into(), Value::Array(diagnoses(&ctx.env.input, &psn_no)?));
     let n = NewVisit {
         psn_no: &psn_no,
         insutype: &insutype,
@@ -314,24 +254,14 @@ pub fn admit(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
         info: json!({ "mdtrtinfo": Value::Object(stored) }),
     };
     let v = open_visit(ctx, tx, n, false)?;
-    let out =
-        json!({ "result": { "mdtrt_id": v.mdtrt_id, "psn_no": v.psn_no, "ipt_no": v.ipt_otp_no } });
+    let out = json!({ "result": { "mdtrt_id": v.mdtrt_id, "psn_no": v.psn_no, "ipt_no": v.ipt_otp_no } });
     Ok(done(out, Some(&v.psn_no), Some(&v.mdtrt_id)))
 }
 
 fn inpatient_visit(ctx: &Ctx, tx: &mut dyn Tx, d: &Node) -> Result<Visit> {
-    let v = own_visit(
-        ctx,
-        tx,
-        &d.str_max("mdtrt_id", 30)?,
-        Some(&d.str_max("psn_no", 30)?),
-        true,
-    )?;
+    let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), true)?;
     if !VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient) {
-        return Err(biz(format!(
-            "mdtrt_id {} is not an inpatient stay",
-            v.mdtrt_id
-        )));
+        return Err(biz(format!("mdtrt_id {} is not an inpatient stay", v.mdtrt_id)));
     }
     Ok(v)
 }
@@ -341,10 +271,7 @@ pub fn discharge(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let d = info.node();
     let mut v = inpatient_visit(ctx, tx, &d)?;
     if v.stas != visit_stas::OPEN {
-        return Err(biz(format!(
-            "mdtrt_id {} is {}, not in hospital",
-            v.mdtrt_id, v.stas
-        )));
+        return Err(biz(format!("mdtrt_id {} is {}, not in hospital", v.mdtrt_id, v.stas)));
     }
     let end = d.time("endtime")?;
     if end.0 < v.begntime {
@@ -352,9 +279,7 @@ pub fn discharge(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     }
     if let Some(way) = d.opt_str("dscg_way")? {
         if !["1", "2", "3", "4", "5", "9"].contains(&way.as_str()) {
-            return Err(biz(format!(
-                "input.dscginfo.dscg_way: {way:?} is not one of 1, 2, 3, 4, 5, 9"
-            )));
+            return Err(biz(format!("input.dscginfo.dscg_way: {way:?} is not one of 1, 2, 3, 4, 5, 9")));
         }
     }
     let (codg, name) = dise(&d)?;
@@ -362,10 +287,7 @@ pub fn discharge(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
         (v.dise_codg, v.dise_name) = (codg, name);
     }
     let mut stored = info.map.clone();
-    stored.insert(
-        "diseinfo".into(),
-        Value::Array(diagnoses(&ctx.env.input, &v.psn_no)?),
-    );
+    stored.insert("diseinfo".into(), Value::Array(diagnoses(&ctx.env.input, &v.psn_no)?));
     merge_info(&mut v, "dscginfo", Value::Object(stored));
     v.endtime = Some(end.0);
     v.stas = visit_stas::DISCHARGED.to_owned();
@@ -387,10 +309,7 @@ pub fn change_admission(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let d = info.node();
     let mut v = inpatient_visit(ctx, tx, &d)?;
     if v.stas == visit_stas::CANCELLED || v.stas == visit_stas::SETTLED {
-        return Err(biz(format!(
-            "mdtrt_id {} is {}; it can no longer change",
-            v.mdtrt_id, v.stas
-        )));
+        return Err(biz(format!("mdtrt_id {} is {}; it can no longer change", v.mdtrt_id, v.stas)));
     }
     if d.opt_str("med_type")?.is_some() {
         v.med_type = med_type_of(&d, "med_type", true, &v.med_type)?;
@@ -403,10 +322,7 @@ pub fn change_admission(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
         (v.dise_codg, v.dise_name) = (codg, name);
     }
     let mut stored = info.map.clone();
-    stored.insert(
-        "diseinfo".into(),
-        Value::Array(diagnoses(&ctx.env.input, &v.psn_no)?),
-    );
+    stored.insert("diseinfo".into(), Value::Array(diagnoses(&ctx.env.input, &v.psn_no)?));
     merge_info(&mut v, "adminfo", Value::Object(stored));
     v.updt_time = ctx.now.0;
     st::update_visit(tx, &v)?;
@@ -432,14 +348,7 @@ pub fn cancel_discharge(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     v.endtime = None;
     v.updt_time = ctx.now.0;
     st::update_visit(tx, &v)?;
-    event(
-        ctx,
-        tx,
-        &v.insuplc_admdvs,
-        "visit.discharge_cancelled",
-        &v.mdtrt_id,
-        json!({ "psn_no": v.psn_no }),
-    )?;
+    event(ctx, tx, &v.insuplc_admdvs, "visit.discharge_cancelled", &v.mdtrt_id, json!({ "psn_no": v.psn_no }))?;
     Ok(done(json!({}), Some(&v.psn_no), Some(&v.mdtrt_id)))
 }
 

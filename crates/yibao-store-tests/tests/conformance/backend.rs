@@ -8,26 +8,16 @@ use yibao_store_tests::{conformance, postgres_store, sqlite_store};
 
 fn create_t(store: &Store) {
     store
-        .write(|tx| {
-            tx.execute(
-                "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT, n BIGINT)",
-                &[],
-            )
-        })
+        .write(|tx| tx.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT, n BIGINT)", &[]))
         .expect("create table t");
 }
 
 fn count_t(store: &Store) -> i64 {
-    store
-        .read(|tx| tx.query("SELECT COUNT(*) FROM t", &[])?[0].i64(0))
-        .expect("count t")
+    store.read(|tx| tx.query("SELECT COUNT(*) FROM t", &[])?[0].i64(0)).expect("count t")
 }
 
 fn insert(tx: &mut dyn Tx, id: i64, name: Option<&str>, n: Option<i64>) -> Result<u64, DbError> {
-    tx.execute(
-        "INSERT INTO t (id, name, n) VALUES ($1, $2, $3)",
-        params![id, name, n],
-    )
+    tx.execute("INSERT INTO t (id, name, n) VALUES ($1, $2, $3)", params![id, name, n])
 }
 
 conformance! {
@@ -218,10 +208,7 @@ fn schema_of(store: &Store, sql: &str) -> Schema {
     let rows = store.read(|tx| tx.query(sql, &[])).expect("list columns");
     let mut out = Schema::new();
     for r in rows {
-        let (table, column) = (
-            r.str(0).unwrap().to_lowercase(),
-            r.str(1).unwrap().to_lowercase(),
-        );
+        let (table, column) = (r.str(0).unwrap().to_lowercase(), r.str(1).unwrap().to_lowercase());
         out.entry(table).or_default().push(column);
     }
     out
@@ -244,25 +231,12 @@ fn schema_is_the_same_on_both_backends() {
          WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
          ORDER BY c.table_name, c.ordinal_position",
     );
-    assert!(
-        lite_schema.contains_key("schema_migrations"),
-        "{lite_schema:?}"
-    );
+    assert!(lite_schema.contains_key("schema_migrations"), "{lite_schema:?}");
     for (table, cols) in &lite_schema {
-        assert_eq!(
-            pg_schema.get(table),
-            Some(cols),
-            "table {table}: SQLite and PostgreSQL migrations disagree"
-        );
+        assert_eq!(pg_schema.get(table), Some(cols), "table {table}: SQLite and PostgreSQL migrations disagree");
     }
-    let only_pg: Vec<&String> = pg_schema
-        .keys()
-        .filter(|t| !lite_schema.contains_key(*t))
-        .collect();
-    assert!(
-        only_pg.is_empty(),
-        "tables only in the PostgreSQL migrations: {only_pg:?}"
-    );
+    let only_pg: Vec<&String> = pg_schema.keys().filter(|t| !lite_schema.contains_key(*t)).collect();
+    assert!(only_pg.is_empty(), "tables only in the PostgreSQL migrations: {only_pg:?}");
 }
 
 // PostgreSQL-only behaviour: what SQLite cannot produce (it has one writer, and it decodes any
@@ -275,9 +249,7 @@ fn postgres_refuses_numeric_with_a_hint() {
         return;
     };
     create_t(&store);
-    let err = store
-        .read(|tx| tx.query("SELECT SUM(n) AS total FROM t", &[]))
-        .unwrap_err();
+    let err = store.read(|tx| tx.query("SELECT SUM(n) AS total FROM t", &[])).unwrap_err();
     match err {
         DbError::Decode(msg) => assert!(msg.contains("total") && msg.contains("CAST"), "{msg}"),
         other => panic!("expected Decode, got {other:?}"),
@@ -342,14 +314,8 @@ fn collide(store: &Store, how: Collision) -> usize {
             });
         }
     });
-    let n = store
-        .read(|tx| tx.query("SELECT n FROM t ORDER BY id", &[]))
-        .unwrap();
-    assert_eq!(
-        (n[0].i64(0).unwrap(), n[1].i64(0).unwrap()),
-        (2, 2),
-        "both writers applied once"
-    );
+    let n = store.read(|tx| tx.query("SELECT n FROM t ORDER BY id", &[])).unwrap();
+    assert_eq!((n[0].i64(0).unwrap(), n[1].i64(0).unwrap()), (2, 2), "both writers applied once");
     runs.into_inner()
 }
 
@@ -387,16 +353,12 @@ fn postgres_migrations_tolerate_concurrent_starts() {
         })
         .unwrap();
     std::thread::scope(|s| {
-        let opens: Vec<_> = (0..4)
-            .map(|_| s.spawn(|| yibao_store_postgres::PgBackend::open(&url).map(drop)))
-            .collect();
+        let opens: Vec<_> = (0..4).map(|_| s.spawn(|| yibao_store_postgres::PgBackend::open(&url).map(drop))).collect();
         for o in opens {
             o.join().unwrap().expect("concurrent open");
         }
     });
-    let applied = store
-        .read(|tx| tx.query("SELECT name FROM schema_migrations ORDER BY name", &[]))
-        .unwrap();
+    let applied = store.read(|tx| tx.query("SELECT name FROM schema_migrations ORDER BY name", &[])).unwrap();
     let names: Vec<String> = applied.iter().map(|r| r.str(0).unwrap()).collect();
     assert_eq!(names, ["0001_schema"]);
 }

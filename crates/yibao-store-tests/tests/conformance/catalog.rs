@@ -37,17 +37,12 @@ fn item(code: &str, admdvs: &str, beg: &str, ratio: u32) -> CatalogItem {
 }
 
 fn put(store: &Store, it: &CatalogItem, rid: i64, time: DateTime) {
-    store
-        .write(|tx| cat::upsert_catalog_item(tx, it, rid, time))
-        .expect("upsert item");
+    store.write(|tx| cat::upsert_catalog_item(tx, it, rid, time)).expect("upsert item");
 }
 
 /// The self-pay ratio of the row in force, identifying which row was chosen.
 fn ratio_in_force(store: &Store, admdvs: &str, date: &str) -> Option<u32> {
-    store
-        .read(|tx| cat::catalog_item_in_force(tx, CODE, admdvs, d(date)))
-        .expect("in force")
-        .map(|i| i.selfpay_prop.0)
+    store.read(|tx| cat::catalog_item_in_force(tx, CODE, admdvs, d(date))).expect("in force").map(|i| i.selfpay_prop.0)
 }
 
 fn hospital(store: &Store, code: &str) {
@@ -62,9 +57,7 @@ fn hospital(store: &Store, code: &str) {
         agre_begn: d("2020-01-01"),
         agre_end: None,
     };
-    store
-        .write(|tx| reg::upsert_institution(tx, &inst, at(0)))
-        .expect("institution");
+    store.write(|tx| reg::upsert_institution(tx, &inst, at(0))).expect("institution");
 }
 
 fn mapping(fixmedins: &str, local: &str, beg: &str) -> MedMapping {

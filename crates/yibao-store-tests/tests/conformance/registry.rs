@@ -1,8 +1,7 @@
 //! Basic information: persons, enrollments as of a date, the personal-account ledger, mutual aid.
 
 use yibao_domain::registry::{
-    Contribution, Employer, Enrollment, EntryKind, Institution, MulaidBinding, Person, PersonIdet,
-    Region,
+    Contribution, Employer, Enrollment, EntryKind, Institution, MulaidBinding, Person, PersonIdet, Region,
 };
 use yibao_domain::{Date, DateTime, Fen};
 use yibao_store::registry::{self as reg, RegistryError};
@@ -37,9 +36,7 @@ const CERT_A: &str = "11010519491231002X";
 const CERT_B: &str = "110105194912310038";
 
 fn add_person(store: &Store, psn_no: &str, certno: &str) {
-    store
-        .write(|tx| reg::insert_person(tx, &person(psn_no, certno), t0()))
-        .expect("insert person");
+    store.write(|tx| reg::insert_person(tx, &person(psn_no, certno), t0())).expect("insert person");
 }
 
 fn enrollment(insutype: &str, beg: &str, end: Option<&str>) -> Enrollment {
@@ -66,28 +63,12 @@ fn types_on(store: &Store, date: &str) -> Vec<String> {
         .collect()
 }
 
-fn credit(
-    store: &Store,
-    psn_no: &str,
-    yuan: i64,
-) -> Result<yibao_domain::registry::AccountEntry, RegistryError> {
-    store.write(|tx| {
-        reg::append_account_entry(
-            tx,
-            psn_no,
-            "110100",
-            Fen::yuan(yuan),
-            EntryKind::Credit,
-            None,
-            t0(),
-        )
-    })
+fn credit(store: &Store, psn_no: &str, yuan: i64) -> Result<yibao_domain::registry::AccountEntry, RegistryError> {
+    store.write(|tx| reg::append_account_entry(tx, psn_no, "110100", Fen::yuan(yuan), EntryKind::Credit, None, t0()))
 }
 
 fn balance(store: &Store, psn_no: &str) -> Fen {
-    store
-        .read(|tx| reg::account_balance(tx, psn_no))
-        .expect("balance")
+    store.read(|tx| reg::account_balance(tx, psn_no)).expect("balance")
 }
 
 conformance! {

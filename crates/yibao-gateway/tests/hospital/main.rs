@@ -1,0 +1,9 @@
+//! End-to-end suite: drives the national interface as a hospital or pharmacy system would, on
+//! SQLite and PostgreSQL alike, and checks the money afterwards in the store.
+
+mod client;
+mod errors;
+mod inpatient;
+mod outpatient;
+mod pharmacy;
+mod reconcile;
