@@ -252,7 +252,11 @@ fn policy_versions_must_tile_time() {
     assert!(yibao_domain::policy::validate_timeline(&[&a2, &b]).is_ok());
 }
 
-fn arb_case() -> impl Strategy<Value = (usize, u8, u32, Vec<(i64, i64, i64, i64)>, i64, i64, bool)> {
+/// (policy index, grade, admission number, lines (inscp, overlmt, preselfpay, fulamt), fund paid
+/// so far this year, account balance, retired)
+type Case = (usize, u8, u32, Vec<(i64, i64, i64, i64)>, i64, i64, bool);
+
+fn arb_case() -> impl Strategy<Value = Case> {
     (
         0usize..6,
         0u8..=3,

@@ -70,10 +70,7 @@ fn bad_rows_are_reported_with_line_and_reason() {
     assert_eq!((report.read, report.imported), (4, 2));
     assert_eq!(report.rejected.len(), 2);
     assert_eq!(report.rejected[0].line, 3);
-    assert_eq!(
-        report.rejected[0].reason,
-        "certno 110105********0021: check digit should be X, found 1"
-    );
+    assert_eq!(report.rejected[0].reason, "certno 110105********0021: check digit should be X, found 1");
     assert_eq!(report.rejected[1].line, 6);
     assert!(report.rejected[1].reason.starts_with("gend \"2\" does not match certno"), "{:?}", report.rejected[1]);
     let p2 = store.read(|tx| reg::person_by_psn_no(tx, "P2")).expect("read");
