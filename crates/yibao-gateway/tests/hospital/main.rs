@@ -3,7 +3,9 @@
 
 mod client;
 mod errors;
+mod http;
 mod inpatient;
 mod outpatient;
 mod pharmacy;
+mod property;
 mod reconcile;
