@@ -367,7 +367,7 @@ fn export_with<S: Spec>(store: &Store, spec: &S, path: &Path, format: Format) ->
 /// Writes rows as CSV (header first) or JSON objects (array or lines), leaving out empty
 /// values in JSON.
 enum Sink<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Json { out: W, columns: &'static [&'static str], lines: bool, first: bool },
 }
 
@@ -377,7 +377,7 @@ impl<W: Write> Sink<W> {
             Format::Csv => {
                 let mut w = csv::Writer::from_writer(out);
                 w.write_record(columns)?;
-                Ok(Sink::Csv(w))
+                Ok(Sink::Csv(Box::new(w)))
             }
             Format::Json | Format::JsonLines => {
                 let lines = format == Format::JsonLines;

@@ -87,6 +87,7 @@ fn check_header(header: &[String], columns: &[&str]) -> Result<(), ImportError> 
 /// it starts. A syntax error stops the file: what follows it cannot be trusted.
 fn read_json(text: &str, columns: &[&str]) -> Result<Input, ImportError> {
     let mut input = Input::default();
+    let mut lines = LineCounter::default();
     let mut pos = skip_ws(text, 0);
     let in_array = text[pos..].starts_with('[');
     if in_array {
@@ -96,7 +97,7 @@ fn read_json(text: &str, columns: &[&str]) -> Result<Input, ImportError> {
         if pos >= text.len() || (in_array && text[pos..].starts_with(']')) {
             break;
         }
-        let line = line_of(text, pos);
+        let line = lines.line_at(text, pos);
         let mut stream = serde_json::Deserializer::from_str(&text[pos..]).into_iter::<serde_json::Value>();
         let value = match stream.next() {
             Some(Ok(v)) => v,
@@ -137,7 +138,29 @@ fn skip_ws(text: &str, pos: usize) -> usize {
 }
 
 fn line_of(text: &str, pos: usize) -> usize {
-    text.as_bytes()[..pos.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    LineCounter::default().line_at(text, pos)
+}
+
+/// Line numbers of increasing positions, counting each newline once: records are many, and
+/// counting from the start for each would take quadratic time.
+struct LineCounter {
+    pos: usize,
+    line: usize,
+}
+
+impl Default for LineCounter {
+    fn default() -> LineCounter {
+        LineCounter { pos: 0, line: 1 }
+    }
+}
+
+impl LineCounter {
+    fn line_at(&mut self, text: &str, pos: usize) -> usize {
+        let pos = pos.clamp(self.pos, text.len());
+        self.line += text.as_bytes()[self.pos..pos].iter().filter(|&&b| b == b'\n').count();
+        self.pos = pos;
+        self.line
+    }
 }
 
 /// An object's members as text. Numbers keep their exact text (serde_json is built with

@@ -189,3 +189,26 @@ fn json_round_trip() {
 fn json_lines_round_trip() {
     round_trip(Format::JsonLines, "jsonl");
 }
+
+/// The examples in docs/import-format.md import cleanly, in the order the document gives.
+#[test]
+fn documented_examples_import() {
+    let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/import-format.md");
+    let doc = std::fs::read_to_string(&doc_path).expect("docs/import-format.md");
+    let s = Scratch::new("docs");
+    let store = s.store("db");
+    let mut kind = None;
+    let mut imported = 0;
+    let mut blocks = doc.split("```");
+    while let (Some(prose), Some(block)) = (blocks.next(), blocks.next()) {
+        if let Some(heading) = prose.lines().rev().find(|l| l.starts_with("## ")) {
+            kind = heading[3..].split([',', ' ']).next().and_then(|k| k.parse::<Kind>().ok());
+        }
+        let (Some(k), Some((lang, body))) = (kind, block.split_once('\n')) else { continue };
+        let path = s.file(&format!("{k}.{lang}"), body);
+        let report = import_path(&store, k, &path, &ImportOptions { strict: true, ..quiet() })
+            .unwrap_or_else(|e| panic!("{k} example: {e}"));
+        imported += report.imported;
+    }
+    assert_eq!(imported, 4 + 2 + 2 + 2 + 1);
+}

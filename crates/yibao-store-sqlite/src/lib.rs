@@ -1,13 +1,16 @@
-//! SQLite backend. One writer connection behind a mutex (SQLite allows one writer anyway, and
-//! `BEGIN IMMEDIATE` takes the write lock up front so a transaction never fails half-way on
-//! `database is locked`); a small pool of reader connections that WAL lets run beside it.
-//! `synchronous=FULL`: a committed settlement survives power loss.
+//! SQLite backend. One writer connection (SQLite allows one writer anyway, and `BEGIN IMMEDIATE`
+//! takes the write lock up front so a transaction never fails half-way on `database is locked`)
+//! shared by concurrent writers through group commit ([`group`]); a small pool of reader
+//! connections that WAL lets run beside it. `synchronous=FULL`: a committed settlement survives
+//! power loss.
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use yibao_store::{Backend, DbError, Dialect, Row, Tx, TxEnd, Value};
+
+mod group;
 
 /// Readers kept open for reuse; more may exist briefly under load.
 const READERS_MAX: usize = 8;
@@ -18,6 +21,8 @@ const MIGRATIONS: &[(&str, &str)] = &[("0001_schema", include_str!("../migration
 pub struct SqliteBackend {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Turn-taking and batching of the writers that share `writer`.
+    group: group::GroupCommit,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -30,7 +35,17 @@ impl SqliteBackend {
         }
         let writer = open_conn(&path, false)?;
         migrate(&writer)?;
-        Ok(SqliteBackend { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        Ok(SqliteBackend {
+            path,
+            writer: Mutex::new(writer),
+            group: group::GroupCommit::default(),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// (COMMITs issued, write bodies they carried) so far: how well group commit batches.
+    pub fn group_stats(&self) -> (u64, u64) {
+        self.group.stats()
     }
 
     fn take_reader(&self) -> Result<Connection, DbError> {
@@ -91,7 +106,7 @@ fn migrate(c: &Connection) -> Result<(), DbError> {
     Ok(())
 }
 
-fn map_err(e: rusqlite::Error) -> DbError {
+pub(crate) fn map_err(e: rusqlite::Error) -> DbError {
     match &e {
         rusqlite::Error::SqliteFailure(f, msg)
             if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
@@ -144,7 +159,7 @@ fn numbered(sql: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-struct SqliteTx<'c>(&'c Connection);
+pub(crate) struct SqliteTx<'c>(pub(crate) &'c Connection);
 
 impl Tx for SqliteTx<'_> {
     fn dialect(&self) -> Dialect {
@@ -187,26 +202,11 @@ impl Backend for SqliteBackend {
         Dialect::Sqlite
     }
 
+    /// Group commit (see [`group`]): the body runs inside its own SAVEPOINT of a transaction that
+    /// may carry other writers' bodies too, and this returns only once that transaction's single
+    /// COMMIT (one fsync for the whole batch) has succeeded, or with its error.
     fn write(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>) -> Result<(), DbError> {
-        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
-        // A panic inside the body must not leave the shared writer inside an open transaction.
-        let end = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut SqliteTx(&conn)))) {
-            Ok(end) => end,
-            Err(panic) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                std::panic::resume_unwind(panic);
-            }
-        };
-        let finish = match end {
-            Ok(TxEnd::Commit) => "COMMIT",
-            _ => "ROLLBACK",
-        };
-        if let Err(e) = conn.execute_batch(finish) {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(map_err(e));
-        }
-        end.map(|_| ())
+        group::write(&self.group, &self.writer, body)
     }
 
     fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError> {
@@ -222,6 +222,48 @@ impl Backend for SqliteBackend {
 
 #[cfg(test)]
 mod tests {
+    use super::SqliteBackend;
+    use yibao_store::{params, Backend, TxEnd};
+
+    /// Concurrent writers share COMMITs: fewer COMMITs than writes, and every write is there.
+    #[test]
+    fn concurrent_writers_are_batched() {
+        let dir = std::env::temp_dir().join(format!("yibao-group-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = SqliteBackend::open(dir.join("g.db")).unwrap();
+        db.write(&mut |tx| tx.execute("CREATE TABLE w (id BIGINT PRIMARY KEY)", &[]).map(|_| TxEnd::Commit)).unwrap();
+        let before = db.group_stats();
+        std::thread::scope(|s| {
+            for t in 0..8i64 {
+                let db = &db;
+                s.spawn(move || {
+                    for i in 0..50i64 {
+                        db.write(&mut |tx| {
+                            tx.execute("INSERT INTO w (id) VALUES ($1)", params![t * 100 + i])?;
+                            // Long enough for the other threads to queue up behind this body.
+                            std::thread::sleep(std::time::Duration::from_micros(100));
+                            Ok(TxEnd::Commit)
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let (commits, bodies) = db.group_stats();
+        let (commits, bodies) = (commits - before.0, bodies - before.1);
+        assert_eq!(bodies, 400);
+        assert!(commits < 300, "{commits} COMMITs for 400 concurrent writes: no batching");
+        let mut n = 0;
+        db.read(&mut |tx| {
+            n = tx.query("SELECT COUNT(*) FROM w", &[])?[0].i64(0)?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 400);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn placeholders_become_numbered() {
         assert_eq!(super::numbered("SET a = $3 WHERE b = $1 AND c = $2"), "SET a = ?3 WHERE b = ?1 AND c = ?2");

@@ -51,6 +51,8 @@ enum Cmd {
     Policy { paths: Vec<PathBuf> },
     /// Settle a case file (docs/calc-format.md) and print the settlement and its trace.
     Calc { case: PathBuf },
+    /// Load generator, money check and crash check against a server on loopback (yibao-bench).
+    Bench(yibao_bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +92,7 @@ fn run(cli: Cli) -> Res {
             seed_demo(&open_store(&cli.db)?, persons, seed)
         }
         Cmd::Policy { paths } => load_policies(&open_store(&cli.db)?, &paths),
+        Cmd::Bench(args) => yibao_bench::run(&cli.db, args, open_store),
     }
 }
 

@@ -3,4 +3,7 @@
 
 mod backend;
 mod catalog;
+mod group_commit;
+mod policy;
 mod registry;
+mod settlement;

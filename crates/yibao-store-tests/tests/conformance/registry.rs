@@ -144,7 +144,7 @@ conformance! {
             memo: Some("低保".into()),
         };
         store.write(|tx| reg::insert_person_idet(tx, "P1", &idet))?;
-        assert_eq!(store.read(|tx| reg::person_idets_as_of(tx, "P1", d("2024-06-01")))?, [idet.clone()]);
+        assert_eq!(store.read(|tx| reg::person_idets_as_of(tx, "P1", d("2024-06-01")))?, std::slice::from_ref(&idet));
         assert!(store.read(|tx| reg::person_idets_as_of(tx, "P1", d("2025-01-01")))?.is_empty());
         let e = store.write(|tx| reg::insert_person_idet(tx, "NOBODY", &idet)).unwrap_err();
         assert_eq!(e, RegistryError::NotFound("person NOBODY".into()));
