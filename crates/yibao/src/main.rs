@@ -49,6 +49,16 @@ enum Cmd {
     },
     /// Load policy documents (files or directories of *.json) into the store.
     Policy { paths: Vec<PathBuf> },
+    /// Import catalog items, code lists, mappings, institutions or persons (docs/import-format.md).
+    Import {
+        kind: String,
+        path: PathBuf,
+        /// Write nothing if any row is bad.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Export a kind in the import format (CSV or JSON by the file extension).
+    Export { kind: String, path: PathBuf },
     /// Settle a case file (docs/calc-format.md) and print the settlement and its trace.
     Calc { case: PathBuf },
     /// Load generator, money check and crash check against a server on loopback (yibao-bench).
@@ -92,6 +102,8 @@ fn run(cli: Cli) -> Res {
             seed_demo(&open_store(&cli.db)?, persons, seed)
         }
         Cmd::Policy { paths } => load_policies(&open_store(&cli.db)?, &paths),
+        Cmd::Import { kind, path, strict } => import(&open_store(&cli.db)?, &kind, &path, strict),
+        Cmd::Export { kind, path } => export(&open_store(&cli.db)?, &kind, &path),
         Cmd::Bench(args) => yibao_bench::run(&cli.db, args, open_store),
     }
 }
@@ -166,6 +178,34 @@ fn load_policies(store: &Store, paths: &[PathBuf]) -> Res {
         policies::put(store, &p).map_err(|e| format!("{}: {e}", f.display()))?;
         eprintln!("loaded {} ({} {} from {})", f.display(), p.admdvs, p.insutype, p.begndate);
     }
+    Ok(())
+}
+
+fn import(store: &Store, kind: &str, path: &Path, strict: bool) -> Res {
+    let kind: yibao_import::Kind = kind.parse().map_err(|e| format!("{e}"))?;
+    let opts = yibao_import::ImportOptions { strict, ..Default::default() };
+    let report = match yibao_import::import_path(store, kind, path, &opts) {
+        Ok(r) => r,
+        Err(yibao_import::ImportError::Strict(r)) => r,
+        Err(e) => return Err(e.to_string()),
+    };
+    for r in &report.rejected {
+        eprintln!("{}:{}: {}", path.display(), r.line, r.reason);
+    }
+    let written = if strict && !report.rejected.is_empty() { 0 } else { report.imported };
+    eprintln!("{}: read {}, imported {written}, rejected {}", path.display(), report.read, report.rejected.len());
+    if report.rejected.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} row(s) rejected", report.rejected.len()))
+    }
+}
+
+fn export(store: &Store, kind: &str, path: &Path) -> Res {
+    let kind: yibao_import::Kind = kind.parse().map_err(|e| format!("{e}"))?;
+    let format = yibao_import::Format::from_path(path).map_err(|e| e.to_string())?;
+    let n = yibao_import::export_path(store, kind, path, format).map_err(|e| e.to_string())?;
+    eprintln!("exported {n} rows to {}", path.display());
     Ok(())
 }
 

@@ -58,6 +58,7 @@ struct State {
     /// Batches that reached COMMIT, and the bodies they carried (for [`GroupCommit::stats`]).
     commits: u64,
     committed_bodies: u64,
+    passed_at: Option<Instant>,
 }
 
 /// Shared turn-taking state of one writer connection.
@@ -95,9 +96,22 @@ impl GroupCommit {
         let ticket = st.next_ticket;
         st.next_ticket += 1;
         let queue = &self.turns[(ticket % TURN_QUEUES as u64) as usize];
+        let mut waited = false;
         while st.serving != ticket {
+            waited = true;
             st = queue.wait(st).unwrap_or_else(|p| p.into_inner());
         }
+        if waited {
+            use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+            static N: AtomicU64 = AtomicU64::new(0);
+            static US: AtomicU64 = AtomicU64::new(0);
+            let gap = st.passed_at.map_or(0, |t| t.elapsed().as_micros() as u64);
+            let us = US.fetch_add(gap, Relaxed);
+            let n = N.fetch_add(1, Relaxed);
+            if n % 2000 == 1999 { eprintln!("PROBE handover gap avg {} us", us / (n + 1)); }
+        }
+        let body_start = Instant::now();
+        let _ = body_start;
         let opens = st.batch.is_none();
         let batch = st.batch.get_or_insert_with(|| Batch {
             outcome: Arc::new(OnceLock::new()),
@@ -179,6 +193,7 @@ impl Turn<'_> {
         if self.held {
             self.held = false;
             st.serving += 1;
+            st.passed_at = Some(Instant::now());
             self.group.turns[(st.serving % TURN_QUEUES as u64) as usize].notify_all();
         }
     }
@@ -221,7 +236,16 @@ pub fn write(
     let outcome = turn.outcome.clone();
     match turn.after_body() {
         Next::Commit => {
+            let t0 = Instant::now();
             let committed = commit(&guard);
+            {
+                use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+                static N: AtomicU64 = AtomicU64::new(0);
+                static US: AtomicU64 = AtomicU64::new(0);
+                let us = US.fetch_add(t0.elapsed().as_micros() as u64, Relaxed);
+                let n = N.fetch_add(1, Relaxed);
+                if n % 500 == 499 { let (c, b) = group.stats(); eprintln!("PROBE commits {c} bodies {b} avg commit {} us", us / (n + 1)); }
+            }
             drop(guard);
             turn.finish(committed);
         }
