@@ -122,8 +122,9 @@ fn fee_rows(
     (rows, total)
 }
 
+/// Who is treated: by psn_no, with the certificate type of an ID card (its number is optional).
 fn cert(p: &Person) -> Value {
-    json!({ "psn_no": p.psn_no, "insutype": p.insutype, "mdtrt_cert_type": "02", "mdtrt_cert_no": p.certno })
+    json!({ "psn_no": p.psn_no, "insutype": p.insutype, "mdtrt_cert_type": "02" })
 }
 
 fn with(mut base: Value, extra: Value) -> Value {

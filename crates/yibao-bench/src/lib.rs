@@ -7,6 +7,7 @@
 //! leaves the rest to the server it measures; it reports its own CPU time beside the server's.
 
 mod check;
+mod disk;
 mod flows;
 mod his;
 mod http;
@@ -74,6 +75,10 @@ pub struct BenchArgs {
     /// Keep the temporary store afterwards.
     #[arg(long)]
     pub keep: bool,
+    /// Only measure the physical limit: the disk's write+fdatasync rate and the embedded
+    /// store's commit rate with one and with many writers (in a temporary directory).
+    #[arg(long)]
+    pub disk: bool,
 }
 
 /// Opens a store by URL (the binary's own `open_store`).
@@ -81,6 +86,9 @@ pub type OpenStore = fn(&str) -> Result<Store, String>;
 
 /// Runs the bench; `Err` (non-zero exit) if the load could not run or the money check failed.
 pub fn run(db: &str, args: BenchArgs, open_store: OpenStore) -> Result<(), String> {
+    if args.disk {
+        return disk_probe(open_store);
+    }
     let mix = match args.mix.as_str() {
         "outpatient" => Mix::OUTPATIENT,
         "mixed" => Mix::MIXED,
@@ -102,6 +110,14 @@ pub fn run(db: &str, args: BenchArgs, open_store: OpenStore) -> Result<(), Strin
         target.clean_up();
     }
     result
+}
+
+fn disk_probe(open_store: OpenStore) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("yibao-disk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let r = disk::run(&dir, open_store);
+    let _ = std::fs::remove_dir_all(&dir);
+    r
 }
 
 /// Where the store is, and who made it.

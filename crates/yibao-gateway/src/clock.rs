@@ -10,3 +10,8 @@ pub fn now() -> (DateTime, u32) {
     let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     (DateTime(d.as_secs() as i64 + OFFSET_SECS), d.subsec_millis())
 }
+
+/// Unix seconds of a local DateTime.
+pub fn unix_of(local: DateTime) -> i64 {
+    local.0 - OFFSET_SECS
+}

@@ -10,6 +10,11 @@ pub enum GatewayError {
     Business(String),
     #[error("system error: {0}")]
     System(String),
+    /// The request was refused before any business logic: authentication (HTTP 401), not
+    /// permitted (403) or too many requests (429). `code` is stable (`AUTH_BAD_SIGNATURE`, …);
+    /// the answer is still an envelope with infcode -2, its err_msg `<code>: <message>`.
+    #[error("{code}: {msg}")]
+    Refused { status: u16, code: &'static str, msg: String },
 }
 
 pub type Result<T> = std::result::Result<T, GatewayError>;
@@ -17,10 +22,23 @@ pub type Result<T> = std::result::Result<T, GatewayError>;
 impl GatewayError {
     pub fn infcode(&self) -> i32 {
         match self {
-            GatewayError::Business(_) => -2,
+            GatewayError::Business(_) | GatewayError::Refused { .. } => -2,
             GatewayError::System(_) => -1,
         }
     }
+
+    /// The HTTP status of the answer: 200 for every envelope answer except refusals.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            GatewayError::Refused { status, .. } => *status,
+            _ => 200,
+        }
+    }
+}
+
+/// A refusal with its HTTP status and stable code.
+pub fn refused(status: u16, code: &'static str, msg: impl Into<String>) -> GatewayError {
+    GatewayError::Refused { status, code, msg: msg.into() }
 }
 
 /// Shorthand for a business error.

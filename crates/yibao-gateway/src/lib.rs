@@ -2,31 +2,53 @@
 //! (`POST /fsi/api/rsfComIfsService/callService`); the older per-service paths are accepted too.
 //! Store work runs on blocking threads; the store serializes what must be serialized.
 
+pub mod admin;
+mod admin_http;
+pub mod auth;
 mod clock;
+pub mod ecred;
 mod envelope;
 mod error;
 mod input;
 mod paths;
 mod txn;
 
+pub use auth::{AuthHeaders, AuthMode, Guard, Limits};
 pub use envelope::Envelope;
 pub use error::GatewayError;
 pub use txn::INFNOS;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use std::time::Instant;
 use yibao_store::Store;
 
 /// Largest request body: a fee upload of thousands of lines fits well within it.
 const BODY_MAX_BYTES: usize = 8 * 1024 * 1024;
 
+/// What every request shares: the store, the guard (authentication, nonces, rate limits) and
+/// the operators' login throttle.
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
+    pub guard: Arc<Guard>,
+    pub logins: Arc<admin::Logins>,
+}
+
+impl App {
+    /// Authentication required, default limits.
+    pub fn new(store: Store) -> App {
+        App::with_auth(store, AuthMode::Required, Limits::default())
+    }
+
+    pub fn with_auth(store: Store, mode: AuthMode, limits: Limits) -> App {
+        App { store, guard: Arc::new(Guard::new(mode, limits)), logins: Arc::default() }
+    }
 }
 
 pub fn router(app: App) -> Router {
@@ -34,23 +56,30 @@ pub fn router(app: App) -> Router {
         .route("/fsi/api/rsfComIfsService/callService", post(call))
         .route("/fsi/api/{*rest}", post(call_path))
         .route("/health", get(|| async { "ok" }))
+        .merge(admin_http::routes())
+        .route("/api/calc", post(calc))
         .layer(DefaultBodyLimit::max(BODY_MAX_BYTES))
         .with_state(app)
 }
 
-async fn call(State(app): State<App>, body: Bytes) -> Json<Value> {
-    Json(run(app, body, None).await)
+async fn call(State(app): State<App>, headers: HeaderMap, body: Bytes) -> (StatusCode, Json<Value>) {
+    run(app, AuthHeaders::from_map(&headers), body, None).await
 }
 
-async fn call_path(State(app): State<App>, Path(rest): Path<String>, body: Bytes) -> Json<Value> {
-    Json(run(app, body, paths::infno_of(&rest)).await)
+async fn call_path(
+    State(app): State<App>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
+    run(app, AuthHeaders::from_map(&headers), body, paths::infno_of(&rest)).await
 }
 
-async fn run(app: App, body: Bytes, path_infno: Option<&'static str>) -> Value {
+async fn run(app: App, headers: AuthHeaders, body: Bytes, path_infno: Option<&'static str>) -> (StatusCode, Json<Value>) {
     let started = Instant::now();
     let (now, ms) = clock::now();
     let refmsg_time = envelope::stamp_ms(now, ms);
-    let task = tokio::task::spawn_blocking(move || handle(&app.store, &body, path_infno, now));
+    let task = tokio::task::spawn_blocking(move || handle_request(&app, &headers, &body, path_infno, now));
     let (admdvs, result, label) = match task.await {
         Ok(r) => r,
         Err(e) => (
@@ -66,17 +95,86 @@ async fn run(app: App, body: Bytes, path_infno: Option<&'static str>) -> Value {
         inf_refmsgid: envelope::inf_refmsgid(&admdvs, end),
     };
     let code = result.as_ref().map_or_else(|e| e.infcode(), |_| 0);
+    let status = result.as_ref().err().map_or(200, GatewayError::http_status);
+    if let Err(GatewayError::Refused { code: why, .. }) = &result {
+        tracing::warn!(target: "yibao::auth", request = %label, status, refused = why, "refused");
+    }
     tracing::info!(target: "yibao::call", request = %label, infcode = code, micros = started.elapsed().as_micros() as u64, "handled");
-    envelope::response(&answer, &result)
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    (status, Json(envelope::response(&answer, &result)))
 }
 
-/// Parses and dispatches one request; returns the receiver division for inf_refmsgid, the
-/// result, and a log label without personal data.
+/// Authenticates (as the app's guard says), rate-limits, parses and dispatches one request.
+/// `handle` without the checks is for callers that authenticated otherwise (tests, tools).
+pub fn handle_request(
+    app: &App,
+    headers: &AuthHeaders,
+    body: &[u8],
+    path_infno: Option<&str>,
+    now: yibao_domain::DateTime,
+) -> (String, Result<Value, GatewayError>, String) {
+    let guard = &app.guard;
+    let caller = match guard.mode {
+        AuthMode::Required => {
+            let now_unix = now.0 - 8 * 3600;
+            let c = guard.authenticate(&app.store, headers, now_unix).and_then(|c| {
+                guard.rate_limit(&c.fixmedins_code)?;
+                Ok(c)
+            });
+            match c {
+                Ok(c) => Some(c),
+                Err(e) => return ("000000".into(), Err(e), headers.paasid.clone().unwrap_or_default()),
+            }
+        }
+        AuthMode::Off => None,
+    };
+    handle_checked(&app.store, body, path_infno, now, |raw, env| match &caller {
+        Some(c) => c.check_envelope(&auth::Signed {
+            infno: &env.infno,
+            msgid: &env.msgid,
+            fixmedins_code: &env.fixmedins_code,
+            signtype: raw.signtype.as_deref(),
+            cainfo: raw.cainfo.as_deref(),
+            input: raw.input.as_ref(),
+        }),
+        None => guard.rate_limit(&env.fixmedins_code),
+    })
+}
+
+/// The envelope fields the checks need before [`Envelope::from_map`] takes the map apart.
+struct Raw {
+    signtype: Option<String>,
+    cainfo: Option<String>,
+    /// The input as sent, kept only when the envelope is signed.
+    input: Option<Value>,
+}
+
+impl Raw {
+    fn of(map: &Map<String, Value>) -> Raw {
+        let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let signtype = text("signtype");
+        let input = if signtype.is_some() { map.get("input").cloned() } else { None };
+        Raw { signtype, cainfo: text("cainfo"), input }
+    }
+}
+
+/// Parses and dispatches one request without authentication; returns the receiver division for
+/// inf_refmsgid, the result, and a log label without personal data.
 pub fn handle(
     store: &Store,
     body: &[u8],
     path_infno: Option<&str>,
     now: yibao_domain::DateTime,
+) -> (String, Result<Value, GatewayError>, String) {
+    handle_checked(store, body, path_infno, now, |_, _| Ok(()))
+}
+
+fn handle_checked(
+    store: &Store,
+    body: &[u8],
+    path_infno: Option<&str>,
+    now: yibao_domain::DateTime,
+    check: impl FnOnce(&Raw, &Envelope) -> Result<(), GatewayError>,
 ) -> (String, Result<Value, GatewayError>, String) {
     let mut map: Map<String, Value> = match serde_json::from_slice(body) {
         Ok(Value::Object(m)) => m,
@@ -101,14 +199,40 @@ pub fn handle(
             Some(_) => {}
         }
     }
+    let raw = Raw::of(&map);
     let env = match Envelope::from_map(map) {
         Ok(e) => e,
         Err(e) => return ("000000".into(), Err(e), String::new()),
     };
     let label = format!("{} {} {}", env.infno, env.msgid, env.fixmedins_code);
+    if let Err(e) = check(&raw, &env) {
+        return (env.mdtrtarea_admvs.clone(), Err(e), label);
+    }
     let ctx = txn::Ctx { store, env: &env, now };
     let result = txn::dispatch(&ctx);
     (env.mdtrtarea_admvs.clone(), result, label)
+}
+
+/// The policy calculator over HTTP: a case (docs/calc-format.md) with its policy inline.
+/// Answers 200 with the settlement and trace, or 400 with a stable code and the reason.
+async fn calc(body: Bytes) -> (axum::http::StatusCode, Json<Value>) {
+    match calc_case(&body) {
+        Ok(v) => (axum::http::StatusCode::OK, Json(v)),
+        Err((code, message)) => {
+            (axum::http::StatusCode::BAD_REQUEST, Json(serde_json::json!({ "code": code, "message": message })))
+        }
+    }
+}
+
+fn calc_case(body: &[u8]) -> Result<Value, (&'static str, String)> {
+    use yibao_domain::{case, policy::Policy};
+    let c: case::Case = serde_json::from_slice(body).map_err(|e| ("CALC_BAD_CASE", e.to_string()))?;
+    if !c.policy.is_object() {
+        return Err(("CALC_BAD_POLICY", "policy: give the policy document inline".into()));
+    }
+    let p = Policy::from_json(&c.policy.to_string()).map_err(|e| ("CALC_BAD_POLICY", e.to_string()))?;
+    let r = case::run(&c, &p).map_err(|e| ("CALC_FAILED", e.to_string()))?;
+    serde_json::to_value(&r).map_err(|e| ("CALC_FAILED", e.to_string()))
 }
 
 /// Serves until the process is told to stop (Ctrl-C or SIGTERM).

@@ -39,20 +39,24 @@ CREATE TABLE IF NOT EXISTS institution (
 );
 CREATE INDEX IF NOT EXISTS institution_admdvs ON institution (admdvs);
 
+-- Personal data is never stored in clear: certno, psn_name, tel and addr hold SM4-GCM sealed
+-- text (`<key id>:<base64url>`, bound to column and psn_no), and a certificate is found through
+-- cert_bidx, a keyed SM3 (HMAC-SM3) blind index of the normalised number (see docs/security.md).
 CREATE TABLE IF NOT EXISTS person (
     psn_no          TEXT PRIMARY KEY,
     psn_cert_type   TEXT NOT NULL,
-    certno          TEXT NOT NULL,
-    psn_name        TEXT NOT NULL,
+    certno          TEXT NOT NULL,          -- sealed
+    cert_bidx       TEXT NOT NULL,          -- blind index of certno
+    psn_name        TEXT NOT NULL,          -- sealed
     gend            TEXT NOT NULL,
     brdy            BIGINT NOT NULL,
     naty            TEXT NOT NULL,
     admdvs          TEXT NOT NULL,          -- region of residence / record
-    tel             TEXT,
-    addr            TEXT,
+    tel             TEXT,                   -- sealed
+    addr            TEXT,                   -- sealed
     death_date      BIGINT,
     updt_time       BIGINT NOT NULL,
-    UNIQUE (psn_cert_type, certno)
+    UNIQUE (psn_cert_type, cert_bidx)
 );
 CREATE INDEX IF NOT EXISTS person_admdvs ON person (admdvs);
 
@@ -358,4 +362,66 @@ CREATE TABLE IF NOT EXISTS file_store (
     filename        TEXT NOT NULL,
     content         TEXT NOT NULL,
     created         BIGINT NOT NULL
+);
+
+-- Trust ---------------------------------------------------------------------------------------
+
+-- Institution credentials (x-tif-paasid + secret). The x-tif signature is keyed by the secret
+-- itself, so it is sealed (recoverable by the platform), not hashed. After a rotation the
+-- previous secret stays valid until prev_until.
+CREATE TABLE IF NOT EXISTS inst_credential (
+    paasid          TEXT PRIMARY KEY,
+    fixmedins_code  TEXT NOT NULL,
+    secret          TEXT NOT NULL,          -- sealed
+    prev_secret     TEXT,                   -- sealed
+    prev_until      BIGINT,                 -- unix seconds
+    sm2_pubkey      TEXT,                   -- SEC1 hex; when set, envelopes must be SM2-signed
+    stas            TEXT NOT NULL,          -- active | revoked
+    created         BIGINT NOT NULL,
+    updt_time       BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inst_credential_medins ON inst_credential (fixmedins_code);
+
+-- Platform operators: argon2id password hashes, a role and a region scope.
+CREATE TABLE IF NOT EXISTS operator (
+    opter_id        TEXT PRIMARY KEY,
+    opter_name      TEXT NOT NULL,
+    role            TEXT NOT NULL,          -- clerk | auditor | regional_admin | national_admin
+    admdvs          TEXT NOT NULL,          -- scope: 000000 national, xx0000 province, city code
+    pwd_hash        TEXT NOT NULL,          -- argon2id PHC string
+    stas            TEXT NOT NULL,          -- active | disabled
+    created         BIGINT NOT NULL,
+    updt_time       BIGINT NOT NULL
+);
+
+-- E-credential (医保电子凭证) tokens that were used, by serial: one visit per token.
+CREATE TABLE IF NOT EXISTS ec_use (
+    serial          TEXT PRIMARY KEY,
+    psn_no          TEXT NOT NULL,
+    mdtrt_id        TEXT NOT NULL,
+    fixmedins_code  TEXT NOT NULL,
+    infno           TEXT NOT NULL,
+    expires         BIGINT NOT NULL,        -- unix seconds; rows past it may be pruned
+    used_time       BIGINT NOT NULL
+);
+
+-- Tamper-evident audit: one SM3 hash chain per stream (an institution, or `admin`). Each hash
+-- covers the previous hash and the record's own canonical content; audit_head holds the last.
+CREATE TABLE IF NOT EXISTS audit_log (
+    stream          TEXT NOT NULL,
+    seq             BIGINT NOT NULL,
+    at_time         BIGINT NOT NULL,
+    actor           TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    target          TEXT NOT NULL,
+    detail          TEXT NOT NULL,
+    prev_hash       TEXT NOT NULL,
+    hash            TEXT NOT NULL,
+    PRIMARY KEY (stream, seq)
+);
+
+CREATE TABLE IF NOT EXISTS audit_head (
+    stream          TEXT PRIMARY KEY,
+    seq             BIGINT NOT NULL,
+    hash            TEXT NOT NULL
 );

@@ -78,6 +78,7 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection, DbError> {
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;"
     };
     c.execute_batch(pragmas).map_err(map_err)?;
+    c.execute_batch(&std::env::var("YIBAO_SQLITE_PRAGMAS").unwrap_or_default()).map_err(map_err)?;
     // Query-planner stability: plans never depend on bound values. Without it SQLite marks a
     // statement like `… WHERE a = ?1 ORDER BY b DESC LIMIT 1` to be re-prepared whenever a
     // parameter is re-bound, so the statement cache saved nothing: re-parsing was a third of
@@ -145,23 +146,36 @@ impl ToSql for Param<'_> {
     }
 }
 
-/// Repositories write `$1`-style placeholders. SQLite reads `$1` as a *named* parameter whose
-/// index is its order of first appearance, so `... $3 ... $1` would bind the wrong values;
-/// `?1` is SQLite's numbered form, which means exactly what `$1` means on PostgreSQL.
-fn numbered(sql: &str) -> std::borrow::Cow<'_, str> {
-    if !sql.contains('$') {
-        return std::borrow::Cow::Borrowed(sql);
+/// Binds `params` to `st`. Repositories write `$1`-style placeholders. SQLite reads `$1` as a
+/// *named* parameter whose index is its order of first appearance, so `... $3 ... $1` must not
+/// be bound by position: each parameter is bound by the number in its name, which means exactly
+/// what `$1` means on PostgreSQL. (Binding by name rather than rewriting the SQL to `?1` spares
+/// a string rewrite per statement on the hot path.)
+fn bind(st: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<(), DbError> {
+    let mut highest = 0;
+    for i in 1..=st.parameter_count() {
+        let n = match st.parameter_name(i) {
+            Some(name) => name.get(1..).and_then(|d| d.parse::<usize>().ok()).filter(|&n| n > 0).ok_or_else(|| {
+                DbError::Other(format!("placeholder {name}: only $1, $2, … are supported"))
+            })?,
+            None => i,
+        };
+        let v = params
+            .get(n - 1)
+            .ok_or_else(|| DbError::Other(format!("the statement uses ${n} but {} parameters were given", params.len())))?;
+        st.raw_bind_parameter(i, Param(v)).map_err(map_err)?;
+        highest = highest.max(n);
     }
-    let b = sql.as_bytes();
-    let mut out = String::with_capacity(sql.len());
-    for (i, ch) in sql.char_indices() {
-        if ch == '$' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-            out.push('?');
-        } else {
-            out.push(ch);
-        }
+    if highest != params.len() {
+        return Err(DbError::Other(format!("{} parameters given, the statement uses {highest}", params.len())));
     }
-    std::borrow::Cow::Owned(out)
+    Ok(())
+}
+
+/// Runs one statement without parameters through the statement cache: transaction control runs
+/// several times per request, and `execute_batch` would parse it anew every time.
+pub(crate) fn exec(conn: &Connection, sql: &str) -> Result<(), DbError> {
+    conn.prepare_cached(sql).and_then(|mut st| st.raw_execute()).map(drop).map_err(map_err)
 }
 
 pub(crate) struct SqliteTx<'c>(pub(crate) &'c Connection);
@@ -172,17 +186,17 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let mut st = self.0.prepare_cached(&numbered(sql)).map_err(map_err)?;
-        let ps: Vec<Param> = params.iter().map(Param).collect();
-        let n = st.execute(rusqlite::params_from_iter(ps.iter())).map_err(map_err)?;
+        let mut st = self.0.prepare_cached(sql).map_err(map_err)?;
+        bind(&mut st, params)?;
+        let n = st.raw_execute().map_err(map_err)?;
         Ok(n as u64)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        let mut st = self.0.prepare_cached(&numbered(sql)).map_err(map_err)?;
+        let mut st = self.0.prepare_cached(sql).map_err(map_err)?;
         let ncol = st.column_count();
-        let ps: Vec<Param> = params.iter().map(Param).collect();
-        let mut rows = st.query(rusqlite::params_from_iter(ps.iter())).map_err(map_err)?;
+        bind(&mut st, params)?;
+        let mut rows = st.raw_query();
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(map_err)? {
             let mut vals = Vec::with_capacity(ncol);
@@ -216,10 +230,10 @@ impl Backend for SqliteBackend {
 
     fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError> {
         let conn = self.take_reader()?;
-        conn.execute_batch("BEGIN").map_err(map_err)?;
+        exec(&conn, "BEGIN")?;
         // On panic the reader is dropped (closed), never returned to the pool mid-transaction.
         let r = body(&mut SqliteTx(&conn));
-        let _ = conn.execute_batch("COMMIT");
+        let _ = exec(&conn, "COMMIT");
         self.give_reader(conn);
         r
     }
@@ -228,7 +242,7 @@ impl Backend for SqliteBackend {
 #[cfg(test)]
 mod tests {
     use super::SqliteBackend;
-    use yibao_store::{params, Backend, TxEnd};
+    use yibao_store::{params, Backend, TxEnd, Value};
 
     /// Concurrent writers share COMMITs: fewer COMMITs than writes, and every write is there.
     #[test]
@@ -269,10 +283,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// `$n` means the n-th parameter wherever it appears, as on PostgreSQL.
     #[test]
-    fn placeholders_become_numbered() {
-        assert_eq!(super::numbered("SET a = $3 WHERE b = $1 AND c = $2"), "SET a = ?3 WHERE b = ?1 AND c = ?2");
-        assert_eq!(super::numbered("SELECT 1"), "SELECT 1");
-        assert_eq!(super::numbered("x = $ 1, y = $10"), "x = $ 1, y = ?10");
+    fn placeholders_bind_by_number() {
+        let dir = std::env::temp_dir().join(format!("yibao-bind-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = SqliteBackend::open(dir.join("b.db")).unwrap();
+        let mut got = Vec::new();
+        db.read(&mut |tx| {
+            let r = tx.query("SELECT $3, $1, $2, $1", params![10i64, "b", 30i64])?;
+            got = r[0].0.clone();
+            assert!(tx.query("SELECT $1, $2", params![1i64]).is_err(), "too few parameters");
+            assert!(tx.query("SELECT $1", params![1i64, 2i64]).is_err(), "too many parameters");
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, vec![Value::from(30i64), Value::from(10i64), Value::from("b"), Value::from(10i64)]);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

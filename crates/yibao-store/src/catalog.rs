@@ -157,16 +157,30 @@ pub fn catalog_item_in_force(
     treatment_admdvs: &str,
     date: Date,
 ) -> Result<Option<CatalogItem>> {
+    // The few candidate rows are ranked here rather than with `ORDER BY CASE …`: that ORDER BY
+    // cannot use the primary key, and the temporary sort b-tree SQLite builds for it on every
+    // call (one per fee line) cost more than the lookup itself.
     let sql = format!(
         "SELECT {ITEM_COLS} FROM catalog_item
          WHERE hilist_code = $1 AND admdvs IN ($2, $3, $4) AND vali_flag = 1
-           AND begndate <= $5 AND (enddate IS NULL OR enddate > $5)
-         ORDER BY CASE admdvs WHEN $2 THEN 0 WHEN $3 THEN 1 ELSE 2 END, begndate DESC
-         LIMIT 1"
+           AND begndate <= $5 AND (enddate IS NULL OR enddate > $5)"
     );
     let province = province_of(treatment_admdvs);
-    let row = tx.query_opt(&sql, params![hilist_code, treatment_admdvs, province, NATIONAL_ADMDVS, date])?;
-    row.map(|r| item_from(&r)).transpose()
+    let rows = tx.query(&sql, params![hilist_code, treatment_admdvs, province.as_str(), NATIONAL_ADMDVS, date])?;
+    let level = |i: &CatalogItem| match i.admdvs.as_str() {
+        a if a == treatment_admdvs => 0,
+        a if a == province => 1,
+        _ => 2,
+    };
+    let mut best: Option<CatalogItem> = None;
+    for r in &rows {
+        let item = item_from(r)?;
+        let better = best.as_ref().is_none_or(|b| (level(&item), std::cmp::Reverse(item.begndate)) < (level(b), std::cmp::Reverse(b.begndate)));
+        if better {
+            best = Some(item);
+        }
+    }
+    Ok(best)
 }
 
 /// True if any row, of any region or period, carries this code.

@@ -170,6 +170,18 @@ pub trait Tx {
         }
         Ok(rows.pop())
     }
+
+    /// The data key ring that seals personal data in this transaction. Backends leave it to
+    /// [`crate::Store`], which hands every body a transaction that carries its vault.
+    fn vault(&self) -> Option<std::sync::Arc<yibao_crypto::Vault>> {
+        None
+    }
+}
+
+/// The vault of a transaction, or an error naming what needed it: personal data is never
+/// written or read in clear.
+pub fn vault_of(tx: &dyn Tx, what: &str) -> Result<std::sync::Arc<yibao_crypto::Vault>, DbError> {
+    tx.vault().ok_or_else(|| DbError::Other(format!("{what}: no data key in this transaction (use Store::write/read)")))
 }
 
 /// What a write closure asks of the backend when it returns.

@@ -3,8 +3,34 @@
 
 use crate::db::{DbError, Tx};
 use crate::params;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use yibao_domain::policy::{validate_timeline, Policy, PolicyError};
 use yibao_domain::Date;
+
+/// Most distinct policy documents kept parsed; a full cache is simply emptied.
+const PARSED_MAX: usize = 256;
+
+/// Parses a stored policy document, reusing an earlier parse of the very same text.
+///
+/// Why: every pre-settlement and settlement loads the policy in force, and parsing and
+/// validating its JSON cost more than the rest of the lookup. Keying on the whole text (not
+/// on region, type and version) makes a stale entry impossible: a changed document is a
+/// different key, whatever store or process wrote it.
+fn parse_stored(body: &str) -> Result<Policy, PolicyError> {
+    static PARSED: OnceLock<Mutex<HashMap<String, Policy>>> = OnceLock::new();
+    let cache = PARSED.get_or_init(Mutex::default);
+    if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(body) {
+        return Ok(p.clone());
+    }
+    let p = Policy::from_json(body)?;
+    let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if c.len() >= PARSED_MAX {
+        c.clear();
+    }
+    c.insert(body.to_owned(), p.clone());
+    Ok(p)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyStoreError {
@@ -37,7 +63,7 @@ pub fn versions(tx: &mut dyn Tx, admdvs: &str, insutype: &str) -> Result<Vec<Pol
         "SELECT body FROM policy WHERE admdvs = $1 AND insutype = $2 ORDER BY begndate",
         params![admdvs, insutype],
     )?;
-    rows.iter().map(|r| Ok(Policy::from_json(&r.str(0)?)?)).collect()
+    rows.iter().map(|r| Ok(parse_stored(&r.str(0)?)?)).collect()
 }
 
 pub fn policy_in_force(tx: &mut dyn Tx, admdvs: &str, insutype: &str, on: Date) -> Result<Policy, PolicyStoreError> {
@@ -46,7 +72,7 @@ pub fn policy_in_force(tx: &mut dyn Tx, admdvs: &str, insutype: &str, on: Date) 
         params![admdvs, insutype, on],
     )?;
     match row {
-        Some(r) => Ok(Policy::from_json(&r.str(0)?)?),
+        Some(r) => Ok(parse_stored(&r.str(0)?)?),
         None => {
             Err(PolicyStoreError::NotInForce { admdvs: admdvs.to_owned(), insutype: insutype.to_owned(), date: on })
         }

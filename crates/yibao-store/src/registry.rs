@@ -5,11 +5,12 @@
 //! written, rather than letting the statement fail: on PostgreSQL a failed statement aborts the
 //! whole transaction, and callers such as the importer want to reject one row and go on.
 
-use crate::db::{DbError, Row, Tx};
+use crate::db::{vault_of, DbError, Row, Tx};
 use crate::params;
 use yibao_domain::registry::{
     AccountEntry, Contribution, Employer, Enrollment, EntryKind, Institution, MulaidBinding, Person, PersonIdet, Region,
 };
+use yibao_crypto::Vault;
 use yibao_domain::{Date, DateTime, Fen};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -162,33 +163,57 @@ pub fn institutions_after(tx: &mut dyn Tx, after: &str, limit: i64) -> Result<Ve
 }
 
 // Persons ------------------------------------------------------------------------------------
+//
+// Personal data at rest: certno, psn_name, tel and addr are sealed with SM4-GCM under the
+// store's vault, each bound to its column and psn_no; the certificate is found through a keyed
+// blind index (HMAC-SM3 of the normalised number), so no clear ID number is ever stored.
 
-const PERSON_INSERT: &str = "INSERT INTO person (psn_no, psn_cert_type, certno, psn_name, gend, \
+const PERSON_INSERT: &str = "INSERT INTO person (psn_no, psn_cert_type, certno, cert_bidx, psn_name, gend, \
     brdy, naty, admdvs, tel, addr, death_date, updt_time) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
-fn person_params(p: &Person, updt_time: DateTime) -> Vec<crate::Value> {
-    params![
+/// Blind-index label of certificate numbers.
+const CERT_INDEX: &str = "person.certno";
+
+/// The form of a certificate number that is indexed: trimmed, upper case (a check digit `x` is
+/// the same as `X`).
+pub fn normalise_certno(certno: &str) -> String {
+    certno.trim().to_uppercase()
+}
+
+fn aad(column: &str, psn_no: &str) -> String {
+    format!("person.{column}|{psn_no}")
+}
+
+fn person_params(tx: &dyn Tx, p: &Person, updt_time: DateTime) -> Result<Vec<crate::Value>> {
+    let v = vault_of(tx, "person")?;
+    let seal = |col: &str, text: &str| v.seal(&aad(col, &p.psn_no), text);
+    Ok(params![
         &p.psn_no,
         &p.psn_cert_type,
-        &p.certno,
-        &p.psn_name,
+        seal("certno", &p.certno),
+        v.blind_index(CERT_INDEX, &normalise_certno(&p.certno)),
+        seal("psn_name", &p.psn_name),
         &p.gend,
         p.brdy,
         &p.naty,
         &p.admdvs,
-        p.tel.as_deref(),
-        p.addr.as_deref(),
+        p.tel.as_deref().map(|t| seal("tel", t)),
+        p.addr.as_deref().map(|a| seal("addr", a)),
         p.death_date,
         updt_time
     ]
-    .to_vec()
+    .to_vec())
 }
 
 /// Inserts a new person; a psn_no or certificate already registered is a `Duplicate`.
 pub fn insert_person(tx: &mut dyn Tx, p: &Person, updt_time: DateTime) -> Result<()> {
+    // During a key rotation the same certificate may sit under an old key's index.
+    if vault_of(tx, "person")?.key_ids().len() > 1 && person_by_cert(tx, &p.psn_cert_type, &p.certno)?.is_some() {
+        return Err(person_duplicate(tx, p));
+    }
     let sql = format!("{PERSON_INSERT} ON CONFLICT DO NOTHING");
-    if tx.execute(&sql, &person_params(p, updt_time))? == 0 {
+    if tx.execute(&sql, &person_params(tx, p, updt_time)?)? == 0 {
         return Err(person_duplicate(tx, p));
     }
     Ok(())
@@ -204,12 +229,12 @@ pub fn upsert_person(tx: &mut dyn Tx, p: &Person, updt_time: DateTime) -> Result
     }
     let sql = format!(
         "{PERSON_INSERT} ON CONFLICT (psn_no) DO UPDATE SET psn_cert_type = excluded.psn_cert_type,
-           certno = excluded.certno, psn_name = excluded.psn_name, gend = excluded.gend,
-           brdy = excluded.brdy, naty = excluded.naty, admdvs = excluded.admdvs,
+           certno = excluded.certno, cert_bidx = excluded.cert_bidx, psn_name = excluded.psn_name,
+           gend = excluded.gend, brdy = excluded.brdy, naty = excluded.naty, admdvs = excluded.admdvs,
            tel = excluded.tel, addr = excluded.addr, death_date = excluded.death_date,
            updt_time = excluded.updt_time"
     );
-    tx.execute(&sql, &person_params(p, updt_time))?;
+    tx.execute(&sql, &person_params(tx, p, updt_time)?)?;
     Ok(())
 }
 
@@ -229,36 +254,86 @@ fn person_duplicate(tx: &mut dyn Tx, p: &Person) -> RegistryError {
 
 const PERSON_COLS: &str = "psn_no, psn_cert_type, certno, psn_name, gend, brdy, naty, admdvs, tel, addr, death_date";
 
-fn person_from(row: &Row) -> Result<Person> {
+fn person_from(v: &Vault, row: &Row) -> Result<Person> {
+    let psn_no = row.str(0)?;
+    let open = |col: &str, sealed: String| {
+        v.open(&aad(col, &psn_no), &sealed).map_err(|e| DbError::Decode(format!("person {psn_no}: {e}")))
+    };
     Ok(Person {
-        psn_no: row.str(0)?,
         psn_cert_type: row.str(1)?,
-        certno: row.str(2)?,
-        psn_name: row.str(3)?,
+        certno: open("certno", row.str(2)?)?,
+        psn_name: open("psn_name", row.str(3)?)?,
         gend: row.str(4)?,
         brdy: row.date(5)?,
         naty: row.str(6)?,
         admdvs: row.str(7)?,
-        tel: row.opt_str(8)?,
-        addr: row.opt_str(9)?,
+        tel: row.opt_str(8)?.map(|t| open("tel", t)).transpose()?,
+        addr: row.opt_str(9)?.map(|a| open("addr", a)).transpose()?,
         death_date: row.opt_date(10)?,
+        psn_no,
     })
 }
 
 pub fn person_by_psn_no(tx: &mut dyn Tx, psn_no: &str) -> Result<Option<Person>> {
+    let v = vault_of(tx, "person")?;
     let sql = format!("SELECT {PERSON_COLS} FROM person WHERE psn_no = $1");
-    tx.query_opt(&sql, params![psn_no])?.map(|r| person_from(&r)).transpose()
+    tx.query_opt(&sql, params![psn_no])?.map(|r| person_from(&v, &r)).transpose()
 }
 
+/// The person holding a certificate, found through its blind index under every key of the ring.
 pub fn person_by_cert(tx: &mut dyn Tx, cert_type: &str, certno: &str) -> Result<Option<Person>> {
-    let sql = format!("SELECT {PERSON_COLS} FROM person WHERE psn_cert_type = $1 AND certno = $2");
-    tx.query_opt(&sql, params![cert_type, certno])?.map(|r| person_from(&r)).transpose()
+    let v = vault_of(tx, "person")?;
+    let sql = format!("SELECT {PERSON_COLS} FROM person WHERE psn_cert_type = $1 AND cert_bidx = $2");
+    for idx in v.blind_indexes(CERT_INDEX, &normalise_certno(certno)) {
+        if let Some(r) = tx.query_opt(&sql, params![cert_type, idx])? {
+            return person_from(&v, &r).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// The region (admdvs) of a person, without opening any personal data.
+pub fn person_admdvs(tx: &mut dyn Tx, psn_no: &str) -> Result<Option<String>> {
+    Ok(tx.query_opt("SELECT admdvs FROM person WHERE psn_no = $1", params![psn_no])?.map(|r| r.str(0)).transpose()?)
+}
+
+/// Re-seals up to `limit` persons whose data or index is under an old key, after `after` in
+/// psn_no order. Returns the next `after` (None when done) and how many were re-sealed.
+pub fn rekey_persons(tx: &mut dyn Tx, after: &str, limit: i64) -> Result<(Option<String>, u64)> {
+    let v = vault_of(tx, "person")?;
+    let sql = format!("SELECT {PERSON_COLS}, cert_bidx FROM person WHERE psn_no > $1 ORDER BY psn_no LIMIT $2");
+    let rows = tx.query(&sql, params![after, limit])?;
+    let mut n = 0;
+    for r in &rows {
+        let p = person_from(&v, r)?;
+        let sealed = [r.opt_str(2)?, r.opt_str(3)?, r.opt_str(8)?, r.opt_str(9)?];
+        let idx = v.blind_index(CERT_INDEX, &normalise_certno(&p.certno));
+        if sealed.iter().flatten().all(|s| v.is_current(s)) && r.str(11)? == idx {
+            continue;
+        }
+        let seal = |col: &str, text: &str| v.seal(&aad(col, &p.psn_no), text);
+        tx.execute(
+            "UPDATE person SET certno = $2, cert_bidx = $3, psn_name = $4, tel = $5, addr = $6 WHERE psn_no = $1",
+            params![
+                &p.psn_no,
+                seal("certno", &p.certno),
+                idx,
+                seal("psn_name", &p.psn_name),
+                p.tel.as_deref().map(|t| seal("tel", t)),
+                p.addr.as_deref().map(|a| seal("addr", a))
+            ],
+        )?;
+        n += 1;
+    }
+    let next = if (rows.len() as i64) < limit { None } else { rows.last().map(|r| r.str(0)).transpose()? };
+    Ok((next, n))
 }
 
 /// Persons in psn_no order, `limit` at most, after `after` (keyset paging for exports).
 pub fn persons_after(tx: &mut dyn Tx, after: &str, limit: i64) -> Result<Vec<Person>> {
+    let v = vault_of(tx, "person")?;
     let sql = format!("SELECT {PERSON_COLS} FROM person WHERE psn_no > $1 ORDER BY psn_no LIMIT $2");
-    tx.query(&sql, params![after, limit])?.iter().map(person_from).collect()
+    tx.query(&sql, params![after, limit])?.iter().map(|r| person_from(&v, r)).collect()
 }
 
 pub fn count_persons(tx: &mut dyn Tx) -> Result<i64> {
@@ -436,6 +511,15 @@ pub fn record_contribution(tx: &mut dyn Tx, c: &Contribution, time: DateTime) ->
 /// The balance: `balance_after` of the latest entry, zero for an account without entries.
 pub fn account_balance(tx: &mut dyn Tx, psn_no: &str) -> Result<Fen> {
     Ok(last_entry(tx, psn_no, "")?.map_or(Fen::ZERO, |(_, b)| b))
+}
+
+/// The balance at the end of `at` (entries are append-only, so history is exact).
+pub fn account_balance_at(tx: &mut dyn Tx, psn_no: &str, at: DateTime) -> Result<Fen> {
+    let row = tx.query_opt(
+        "SELECT balance_after FROM acct_entry WHERE psn_no = $1 AND entry_time <= $2 ORDER BY seq DESC LIMIT 1",
+        params![psn_no, at],
+    )?;
+    Ok(row.map(|r| r.fen(0)).transpose()?.unwrap_or(Fen::ZERO))
 }
 
 /// (seq, balance_after) of the latest entry.

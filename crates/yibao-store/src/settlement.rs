@@ -2,11 +2,24 @@
 //! idempotency log and the outbox. All functions run inside the caller's transaction, so one
 //! settlement (or reversal) is one atomic unit of work.
 
-use crate::db::{DbError, Row, Tx};
+use crate::db::{vault_of, DbError, Row, Tx};
 use crate::params;
 use std::collections::BTreeMap;
+use yibao_crypto::Vault;
 use yibao_domain::settle::FundRow;
 use yibao_domain::Fen;
+
+// Personal data: a stored answer (msg_log.response, settlement.body) holds the person's name and
+// certificate number, and a visit the number it was registered with, so these columns are
+// sealed with the store's vault (SM4-GCM, bound to column and row) like the person table.
+
+fn open_col(v: &Vault, col: &str, key: &str, sealed: &str) -> Result<String, DbError> {
+    v.open(&format!("{col}|{key}"), sealed).map_err(|e| DbError::Decode(format!("{col} of {key}: {e}")))
+}
+
+fn seal_col(v: &Vault, col: &str, key: &str, text: &str) -> String {
+    v.seal(&format!("{col}|{key}"), text)
+}
 
 // ---- idempotency log ---------------------------------------------------------------------------
 
@@ -24,6 +37,7 @@ pub struct MsgRecord {
 }
 
 pub fn msg_get(tx: &mut dyn Tx, msgid: &str) -> Result<Option<MsgRecord>, DbError> {
+    let v = vault_of(tx, "msg_log")?;
     let row = tx.query_opt(
         "SELECT msgid, fixmedins_code, infno, req_digest, psn_no, ref_id, response, created, reversed FROM msg_log WHERE msgid = $1",
         params![msgid],
@@ -36,7 +50,7 @@ pub fn msg_get(tx: &mut dyn Tx, msgid: &str) -> Result<Option<MsgRecord>, DbErro
             req_digest: r.str(3)?,
             psn_no: r.opt_str(4)?,
             ref_id: r.opt_str(5)?,
-            response: r.str(6)?,
+            response: open_col(&v, "msg_log.response", msgid, &r.str(6)?)?,
             created: r.i64(7)?,
             reversed: r.bool(8)?,
         })
@@ -45,9 +59,10 @@ pub fn msg_get(tx: &mut dyn Tx, msgid: &str) -> Result<Option<MsgRecord>, DbErro
 }
 
 pub fn msg_put(tx: &mut dyn Tx, m: &MsgRecord) -> Result<(), DbError> {
+    let response = seal_col(&*vault_of(tx, "msg_log")?, "msg_log.response", &m.msgid, &m.response);
     tx.execute(
         "INSERT INTO msg_log (msgid, fixmedins_code, infno, req_digest, psn_no, ref_id, response, created, reversed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        params![m.msgid.as_str(), m.fixmedins_code.as_str(), m.infno.as_str(), m.req_digest.as_str(), m.psn_no.clone(), m.ref_id.clone(), m.response.as_str(), m.created, m.reversed],
+        params![m.msgid.as_str(), m.fixmedins_code.as_str(), m.infno.as_str(), m.req_digest.as_str(), m.psn_no.clone(), m.ref_id.clone(), response, m.created, m.reversed],
     )?;
     Ok(())
 }
@@ -118,9 +133,11 @@ pub mod visit_stas {
 
 const VISIT_COLS: &str = "mdtrt_id, psn_no, insutype, fixmedins_code, admdvs, insuplc_admdvs, med_type, ipt_otp_no, begntime, endtime, stas, mdtrt_cert_type, mdtrt_cert_no, dise_codg, dise_name, adm_seq, info, updt_time";
 
-fn visit_from(r: &Row) -> Result<Visit, DbError> {
+fn visit_from(v: &Vault, r: &Row) -> Result<Visit, DbError> {
+    let mdtrt_id = r.str(0)?;
     Ok(Visit {
-        mdtrt_id: r.str(0)?,
+        mdtrt_cert_no: r.opt_str(12)?.map(|c| open_col(v, "visit.mdtrt_cert_no", &mdtrt_id, &c)).transpose()?,
+        mdtrt_id,
         psn_no: r.str(1)?,
         insutype: r.str(2)?,
         fixmedins_code: r.str(3)?,
@@ -132,7 +149,6 @@ fn visit_from(r: &Row) -> Result<Visit, DbError> {
         endtime: r.opt_i64(9)?,
         stas: r.str(10)?,
         mdtrt_cert_type: r.str(11)?,
-        mdtrt_cert_no: r.opt_str(12)?,
         dise_codg: r.opt_str(13)?,
         dise_name: r.opt_str(14)?,
         adm_seq: r.opt_i64(15)?,
@@ -142,12 +158,14 @@ fn visit_from(r: &Row) -> Result<Visit, DbError> {
 }
 
 pub fn insert_visit(tx: &mut dyn Tx, v: &Visit) -> Result<(), DbError> {
+    let vault = vault_of(tx, "visit")?;
+    let cert_no = v.mdtrt_cert_no.as_deref().map(|c| seal_col(&vault, "visit.mdtrt_cert_no", &v.mdtrt_id, c));
     tx.execute(
         &format!("INSERT INTO visit ({VISIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"),
         params![
             v.mdtrt_id.as_str(), v.psn_no.as_str(), v.insutype.as_str(), v.fixmedins_code.as_str(), v.admdvs.as_str(),
             v.insuplc_admdvs.as_str(), v.med_type.as_str(), v.ipt_otp_no.as_str(), v.begntime, v.endtime, v.stas.as_str(),
-            v.mdtrt_cert_type.as_str(), v.mdtrt_cert_no.clone(), v.dise_codg.clone(), v.dise_name.clone(), v.adm_seq,
+            v.mdtrt_cert_type.as_str(), cert_no, v.dise_codg.clone(), v.dise_name.clone(), v.adm_seq,
             v.info.as_str(), v.updt_time
         ],
     )?;
@@ -156,10 +174,11 @@ pub fn insert_visit(tx: &mut dyn Tx, v: &Visit) -> Result<(), DbError> {
 
 /// Reads a visit; with `lock`, holds its row until the transaction ends (PostgreSQL).
 pub fn visit(tx: &mut dyn Tx, mdtrt_id: &str, lock: bool) -> Result<Option<Visit>, DbError> {
+    let v = vault_of(tx, "visit")?;
     let suffix = if lock { tx.dialect().for_update() } else { "" };
     let row =
         tx.query_opt(&format!("SELECT {VISIT_COLS} FROM visit WHERE mdtrt_id = $1{suffix}"), params![mdtrt_id])?;
-    row.as_ref().map(visit_from).transpose()
+    row.as_ref().map(|r| visit_from(&v, r)).transpose()
 }
 
 /// Rewrites the mutable part of a visit.
@@ -172,11 +191,12 @@ pub fn update_visit(tx: &mut dyn Tx, v: &Visit) -> Result<(), DbError> {
 }
 
 pub fn visits_of_person(tx: &mut dyn Tx, psn_no: &str, from: i64, to: i64, limit: i64) -> Result<Vec<Visit>, DbError> {
+    let v = vault_of(tx, "visit")?;
     let rows = tx.query(
         &format!("SELECT {VISIT_COLS} FROM visit WHERE psn_no = $1 AND begntime >= $2 AND begntime < $3 ORDER BY begntime LIMIT $4"),
         params![psn_no, from, to, limit],
     )?;
-    rows.iter().map(visit_from).collect()
+    rows.iter().map(|r| visit_from(&v, r)).collect()
 }
 
 /// Serializes all settlement work on one person (PostgreSQL row lock; SQLite has one writer).
@@ -389,13 +409,19 @@ fn setl_cols() -> String {
     format!("{SETL_HEAD}, {}, body", AMOUNT_COLS.join(", "))
 }
 
-fn settlement_from(r: &Row) -> Result<SettlementRow, DbError> {
+/// A settlement row; its body is opened only when `v` is given (otherwise left empty).
+fn settlement_from(v: Option<&Vault>, r: &Row) -> Result<SettlementRow, DbError> {
+    let setl_id = r.str(0)?;
+    let body = match v {
+        Some(v) => open_col(v, "settlement.body", &setl_id, &r.str(36)?)?,
+        None => String::new(),
+    };
     let mut amounts = [Fen::ZERO; 20];
     for (i, a) in amounts.iter_mut().enumerate() {
         *a = r.fen(16 + i)?;
     }
     Ok(SettlementRow {
-        setl_id: r.str(0)?,
+        setl_id,
         mdtrt_id: r.str(1)?,
         psn_no: r.str(2)?,
         fixmedins_code: r.str(3)?,
@@ -412,7 +438,7 @@ fn settlement_from(r: &Row) -> Result<SettlementRow, DbError> {
         revs_setl_id: r.opt_str(14)?,
         mid_setl_flag: r.bool(15)?,
         amounts,
-        body: r.str(36)?,
+        body,
     })
 }
 
@@ -438,7 +464,7 @@ pub fn insert_settlement(tx: &mut dyn Tx, s: &SettlementRow, funds: &[FundRow]) 
     ]
     .to_vec();
     ps.extend(s.amounts.iter().map(|a| crate::Value::from(*a)));
-    ps.push(crate::Value::from(s.body.as_str()));
+    ps.push(crate::Value::from(seal_col(&*vault_of(tx, "settlement")?, "settlement.body", &s.setl_id, &s.body)));
     tx.execute(&format!("INSERT INTO settlement ({}) VALUES ({})", setl_cols(), placeholders.join(", ")), &ps)?;
     for (i, f) in funds.iter().enumerate() {
         tx.execute(
@@ -450,21 +476,24 @@ pub fn insert_settlement(tx: &mut dyn Tx, s: &SettlementRow, funds: &[FundRow]) 
 }
 
 pub fn settlement(tx: &mut dyn Tx, setl_id: &str, lock: bool) -> Result<Option<SettlementRow>, DbError> {
+    let v = vault_of(tx, "settlement")?;
     let suffix = if lock { tx.dialect().for_update() } else { "" };
     let r =
         tx.query_opt(&format!("SELECT {} FROM settlement WHERE setl_id = $1{suffix}", setl_cols()), params![setl_id])?;
-    r.as_ref().map(settlement_from).transpose()
+    r.as_ref().map(|r| settlement_from(Some(&v), r)).transpose()
 }
 
 pub fn settlements_of_visit(tx: &mut dyn Tx, mdtrt_id: &str) -> Result<Vec<SettlementRow>, DbError> {
+    let v = vault_of(tx, "settlement")?;
     let rows = tx.query(
         &format!("SELECT {} FROM settlement WHERE mdtrt_id = $1 ORDER BY setl_time, setl_id", setl_cols()),
         params![mdtrt_id],
     )?;
-    rows.iter().map(settlement_from).collect()
+    rows.iter().map(|r| settlement_from(Some(&v), r)).collect()
 }
 
-/// Settlements (and mirrors) of an institution whose settlement time lies in [from, to).
+/// Settlements (and mirrors) of an institution whose settlement time lies in [from, to), for
+/// reconciliation: amounts and ids only, `body` is left empty (bodies are sealed personal data).
 pub fn settlements_of_institution(
     tx: &mut dyn Tx,
     fixmedins_code: &str,
@@ -475,7 +504,7 @@ pub fn settlements_of_institution(
         &format!("SELECT {} FROM settlement WHERE fixmedins_code = $1 AND setl_time >= $2 AND setl_time < $3 ORDER BY setl_time, setl_id", setl_cols()),
         params![fixmedins_code, from, to],
     )?;
-    rows.iter().map(settlement_from).collect()
+    rows.iter().map(|r| settlement_from(None, r)).collect()
 }
 
 pub fn mark_reversed(tx: &mut dyn Tx, setl_id: &str, revs_setl_id: &str) -> Result<bool, DbError> {
@@ -650,4 +679,35 @@ pub fn get_file(
         params![file_qury_no, fixmedins_code],
     )?;
     r.map(|r| Ok((r.str(0)?, r.str(1)?))).transpose()
+}
+
+/// Re-seals up to `limit` sealed values per table (visit.mdtrt_cert_no, msg_log.response,
+/// settlement.body) that are under an old key. Returns how many; call until it returns 0.
+pub fn rekey(tx: &mut dyn Tx) -> Result<u64, DbError> {
+    rekey_some(tx, 1000)
+}
+
+fn rekey_some(tx: &mut dyn Tx, limit: i64) -> Result<u64, DbError> {
+    let v = vault_of(tx, "rekey")?;
+    let current = format!("{}:%", v.key_id());
+    let mut n = 0;
+    for (table, key, col) in
+        [("visit", "mdtrt_id", "mdtrt_cert_no"), ("msg_log", "msgid", "response"), ("settlement", "setl_id", "body")]
+    {
+        let rows = tx.query(
+            &format!("SELECT {key}, {col} FROM {table} WHERE {col} IS NOT NULL AND {col} NOT LIKE $1 LIMIT $2"),
+            params![current.as_str(), limit],
+        )?;
+        let label = format!("{table}.{col}");
+        for r in &rows {
+            let id = r.str(0)?;
+            let clear = open_col(&v, &label, &id, &r.str(1)?)?;
+            tx.execute(
+                &format!("UPDATE {table} SET {col} = $2 WHERE {key} = $1"),
+                params![id.as_str(), seal_col(&v, &label, &id, &clear)],
+            )?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }

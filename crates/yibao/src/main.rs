@@ -3,6 +3,7 @@
 //! without any store.
 
 mod policies;
+mod trust;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -37,7 +38,30 @@ enum Cmd {
         /// Persons in the demo world (with --demo).
         #[arg(long, default_value_t = 100_000)]
         persons: usize,
+        /// `required`: every interface request must carry valid x-tif headers (docs/interface.md);
+        /// `off`: nothing is checked but the rate limit (demos, benchmarks).
+        #[arg(long, env = "YIBAO_AUTH", default_value = "required")]
+        auth: yibao_gateway::AuthMode,
+        /// Requests per second per institution (token bucket, burst twice that); 0: no limit.
+        #[arg(long, env = "YIBAO_RATE_LIMIT", default_value_t = 500.0)]
+        rate_limit: f64,
     },
+    /// Institution credentials (x-tif-paasid and secret): issue, rotate, revoke, list.
+    #[command(subcommand)]
+    Credential(trust::CredentialCmd),
+    /// E-credential tokens (医保电子凭证).
+    #[command(subcommand)]
+    Ec(trust::EcCmd),
+    /// Platform operators.
+    #[command(subcommand)]
+    Operator(trust::OperatorCmd),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(trust::AuditCmd),
+    /// Re-seal personal data under the current data key (the first of YIBAO_DATA_KEY).
+    Rekey,
+    /// Print a new random data key (hex) for YIBAO_DATA_KEY.
+    Keygen,
     /// Create the deterministic demo world (regions, institutions, catalog, persons, policies).
     Seed {
         #[arg(long)]
@@ -88,12 +112,25 @@ type Res = Result<(), String>;
 fn run(cli: Cli) -> Res {
     match cli.cmd {
         Cmd::Calc { case } => calc(&case),
-        Cmd::Serve { listen, demo, persons } => {
+        Cmd::Serve { listen, demo, persons, auth, rate_limit } => {
             let store = open_store(&cli.db)?;
             if demo {
                 seed_if_empty(&store, persons)?;
+                if auth == yibao_gateway::AuthMode::Required {
+                    trust::demo_credentials(&store, &demo_file(&cli.db))?;
+                }
             }
-            serve(store, &listen)
+            let limits = yibao_gateway::Limits { rate_per_sec: rate_limit, burst: (rate_limit * 2.0).max(1.0), ..Default::default() };
+            serve(yibao_gateway::App::with_auth(store, auth, limits), &listen)
+        }
+        Cmd::Credential(c) => trust::credential(&open_store(&cli.db)?, c),
+        Cmd::Ec(c) => trust::ec(&open_store(&cli.db)?, c),
+        Cmd::Operator(c) => trust::operator(&open_store(&cli.db)?, c),
+        Cmd::Audit(c) => trust::audit(&open_store(&cli.db)?, c),
+        Cmd::Rekey => trust::rekey(&open_store(&cli.db)?),
+        Cmd::Keygen => {
+            println!("{}", yibao_store::Vault::generate_hex());
+            Ok(())
         }
         Cmd::Seed { demo, persons, seed } => {
             if !demo {
@@ -108,25 +145,43 @@ fn run(cli: Cli) -> Res {
     }
 }
 
-/// Opens the store the URL names, creating and migrating it if needed.
+/// Opens the store the URL names, creating and migrating it if needed, with the data key of
+/// `YIBAO_DATA_KEY` (or, for SQLite, the key file beside the database).
 pub fn open_store(url: &str) -> Result<Store, String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let vault = trust::vault_for(url, None)?;
         let pg = yibao_store_postgres::PgBackend::open(url).map_err(|e| format!("{url}: {e}"))?;
-        return Ok(Store::new(Arc::new(pg)));
+        return Ok(Store::with_vault(Arc::new(pg), vault));
     }
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
-    let path = path.split('?').next().unwrap_or(path);
+    let path = sqlite_path(url);
+    let vault = trust::vault_for(url, Some(Path::new(path)))?;
     let lite = yibao_store_sqlite::SqliteBackend::open(path).map_err(|e| format!("{path}: {e}"))?;
-    Ok(Store::new(Arc::new(lite)))
+    Ok(Store::with_vault(Arc::new(lite), vault))
 }
 
-fn serve(store: Store, listen: &str) -> Res {
+fn sqlite_path(url: &str) -> &str {
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    path.split('?').next().unwrap_or(path)
+}
+
+/// Where `serve --demo` writes the demo credentials: beside a SQLite file, else in the
+/// working directory.
+fn demo_file(url: &str) -> PathBuf {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return PathBuf::from("yibao.demo-credentials.json");
+    }
+    PathBuf::from(format!("{}.demo-credentials.json", sqlite_path(url)))
+}
+
+fn serve(app: yibao_gateway::App, listen: &str) -> Res {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listen on {listen}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%addr, "yibao serving the national interface at POST /fsi/api/rsfComIfsService/callService");
-        yibao_gateway::serve(yibao_gateway::App { store }, listener).await.map_err(|e| e.to_string())
+        let mode = app.guard.mode;
+        tracing::info!(auth = ?mode, rate_limit = app.guard.limits.rate_per_sec, "request authentication");
+        yibao_gateway::serve(app, listener).await.map_err(|e| e.to_string())
     })
 }
 

@@ -54,9 +54,16 @@ pub fn hilist(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let d = data.node();
     let p = paging(&d)?;
     let code = d.opt_str("hilist_code")?;
+    // query_date: only rows in force on that day (the page counts stay those of the feed).
+    let on = d.opt_date("query_date")?;
     let page = catalog::catalog_page(tx, p.from, p.page_num, p.page_size)?;
-    let rows: Vec<Value> =
-        page.data.iter().filter(|r| code.as_deref().is_none_or(|c| c == r.item.hilist_code)).map(hilist_row).collect();
+    let rows: Vec<Value> = page
+        .data
+        .iter()
+        .filter(|r| code.as_deref().is_none_or(|c| c == r.item.hilist_code))
+        .filter(|r| on.is_none_or(|day| r.item.in_force(day)))
+        .map(hilist_row)
+        .collect();
     Ok(wrap(page, rows))
 }
 

@@ -12,13 +12,15 @@ mod settle;
 mod sign;
 mod visit;
 
+use crate::clock::unix_of;
+use crate::ecred;
 use crate::envelope::Envelope;
 use crate::error::{biz, GatewayError, Result};
 use serde_json::Value;
 use yibao_domain::registry::Institution;
 use yibao_domain::DateTime;
 use yibao_store::settlement::{self as st, MsgRecord};
-use yibao_store::{registry, Store, Tx};
+use yibao_store::{audit, registry, Store, Tx};
 
 pub struct Ctx<'a> {
     pub store: &'a Store,
@@ -100,28 +102,56 @@ pub const INFNOS: &[&str] = &[
     "2301", "2302", "2303", "2304", "2305", "2101", "2102", "2103", "2601", "5201", "5203", "5206", "3201", "3202",
 ];
 
+/// Transactions that bind a presented e-credential to their visit (see [`ecred`]).
+const BINDS_ECRED: &[&str] = &["2201", "2401", "2102", "2207", "2207A", "2304"];
+
 pub fn dispatch(ctx: &Ctx) -> Result<Value> {
     let Some(h) = handler(&ctx.env.infno) else {
         return Err(biz(format!("infno {}: not a transaction this platform offers", ctx.env.infno)));
     };
+    // An e-credential (mdtrt_cert_type 01) is checked whatever the transaction.
+    let ec = ecred::presented(ctx.store.vault(), &ctx.env.input, unix_of(ctx.now))?;
     match h {
         Handler::Read(f) => ctx.store.read(|tx| {
             caller(ctx, tx)?;
             f(ctx, tx)
         }),
-        Handler::Write(f) => write(ctx, f),
+        Handler::Write(f) => write(ctx, f, ec.map(|(_, t)| t)),
     }
 }
 
-fn write(ctx: &Ctx, f: WriteFn) -> Result<Value> {
+fn write(ctx: &Ctx, f: WriteFn, ec: Option<ecred::Token>) -> Result<Value> {
     let env = ctx.env;
-    let digest = digest(&env.infno, &env.input);
+    let input_text = env.input.to_string();
+    let digest = digest(&env.infno, &input_text);
+    // The audit record names the request by a keyed digest: the input holds personal data.
+    let mac_key = ctx.store.vault().mac_key("audit-request");
+    let req_mac = yibao_crypto::sm3::hmac_parts(&mac_key, &[env.infno.as_bytes(), &[0], input_text.as_bytes()]);
+    let req_mac = yibao_crypto::hex(&req_mac[..16]);
+    let actor = format!("{}/{}", env.fixmedins_code, env.opter);
     ctx.store.write(|tx| {
         if let Some(prev) = st::msg_get(tx, &env.msgid)? {
             return replay(env, &digest, prev);
         }
         caller(ctx, tx)?;
         let done = f(ctx, tx)?;
+        if let Some(t) = ec.as_ref().filter(|_| BINDS_ECRED.contains(&env.infno.as_str())) {
+            let mdtrt_id = ecred::visit_of(&env.input, &done.output).unwrap_or_else(|| env.msgid.clone());
+            ecred::bind(tx, t, &mdtrt_id, &env.fixmedins_code, &env.infno, unix_of(ctx.now))?;
+        }
+        let target = done.ref_id.clone().or_else(|| done.psn_no.clone()).unwrap_or_default();
+        let detail = format!("msgid={} psn_no={} req={req_mac}", env.msgid, done.psn_no.as_deref().unwrap_or(""));
+        audit::append(
+            tx,
+            &audit::Entry {
+                stream: &env.fixmedins_code,
+                at_time: ctx.now.0,
+                actor: &actor,
+                action: &env.infno,
+                target: &target,
+                detail: &detail,
+            },
+        )?;
         st::msg_put(
             tx,
             &MsgRecord {
@@ -183,9 +213,9 @@ fn caller(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Institution> {
 }
 
 /// FNV-1a over the infno and the input's JSON text: equal requests, equal digests.
-fn digest(infno: &str, input: &Value) -> String {
+fn digest(infno: &str, input_text: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in infno.bytes().chain([0u8]).chain(input.to_string().into_bytes()) {
+    for b in infno.bytes().chain([0u8]).chain(input_text.bytes()) {
         h ^= b as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }

@@ -32,7 +32,13 @@ pub fn resolve(
             registry::person_by_cert(tx, "01", id.expose())?
                 .ok_or_else(|| biz(format!("no insured person holds ID number {}", id.masked())))
         }
-        "01" => Err(biz("mdtrt_cert_type 01 (医保电子凭证): e-credential tokens are not accepted yet; use 02 or 03")),
+        "01" => {
+            // The e-credential token (医保电子凭证): signed by the platform, bound to one person.
+            let v = yibao_store::db::vault_of(tx, "e-credential")?;
+            let t = crate::ecred::verify(&v, no, crate::clock::unix_of(crate::clock::now().0))?;
+            registry::person_by_psn_no(tx, &t.psn_no)?
+                .ok_or_else(|| biz(format!("the e-credential names psn_no {}, who is not an insured person", t.psn_no)))
+        }
         other => Err(biz(format!("mdtrt_cert_type: {other:?} is not one of 01, 02, 03"))),
     }
 }
@@ -41,13 +47,14 @@ pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
     let cert_type = d.opt_str("mdtrt_cert_type")?;
-    let on = d.opt_time("begntime")?.unwrap_or(ctx.now).date();
+    let at = d.opt_time("begntime")?;
+    let on = at.unwrap_or(ctx.now).date();
     let p = match (d.opt_str("certno")?, cert_type.as_deref()) {
         (Some(c), None) => resolve(tx, Some("02"), Some(&c), None, None)?,
         _ => resolve(
             tx,
             cert_type.as_deref(),
-            d.opt_str_max("mdtrt_cert_no", 50)?.as_deref(),
+            d.opt_str_max("mdtrt_cert_no", crate::ecred::TOKEN_MAX)?.as_deref(),
             d.opt_str("card_sn")?.as_deref(),
             d.opt_str("psn_no")?.as_deref(),
         )?,
@@ -58,7 +65,11 @@ pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
         }
     }
     let enrollments = registry::enrollments_as_of(tx, &p.psn_no, on)?;
-    let balc = registry::account_balance(tx, &p.psn_no)?;
+    // Asked about a past day, the balance is the one at the end of that day.
+    let balc = match at {
+        Some(t) if t.date() < ctx.now.date() => registry::account_balance_at(tx, &p.psn_no, yibao_domain::DateTime::from_date(t.date().add_days(1)))?,
+        _ => registry::account_balance(tx, &p.psn_no)?,
+    };
     let insuinfo: Vec<Value> = enrollments.iter().map(|e| insuinfo(tx, e, balc)).collect::<Result<_>>()?;
     let idetinfo: Vec<Value> = registry::person_idets_as_of(tx, &p.psn_no, on)?
         .iter()

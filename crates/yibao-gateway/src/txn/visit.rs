@@ -116,7 +116,7 @@ fn med_type_of(d: &Node, f: &str, want_inpatient: bool, default: &str) -> Result
 
 fn cert(d: &Node) -> Result<(String, Option<String>)> {
     let t = d.code("mdtrt_cert_type", &["01", "02", "03"])?;
-    Ok((t, d.opt_str_max("mdtrt_cert_no", 50)?))
+    Ok((t, d.opt_str_max("mdtrt_cert_no", crate::ecred::TOKEN_MAX)?))
 }
 
 pub fn register(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {

@@ -1,9 +1,11 @@
-//! A hospital system's view of the platform: builds envelopes with fresh msgids and reads
-//! answers. Also seeds a small demo world and looks up what the tests need in it.
+//! A hospital system's view of the platform: holds a credential of its institution, signs every
+//! request with the x-tif headers, builds envelopes with fresh msgids and reads answers. Also
+//! seeds a small demo world and looks up what the tests need in it.
 
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use yibao_domain::{DateTime, Fen};
+use yibao_gateway::{App, AuthHeaders, AuthMode, Limits};
 use yibao_store::{params, DbError, Store};
 
 pub struct Hospital<'a> {
@@ -11,6 +13,28 @@ pub struct Hospital<'a> {
     pub code: String,
     pub admdvs: String,
     seq: AtomicU32,
+    /// The platform as this hospital reaches it: authentication required.
+    pub app: App,
+    pub paasid: String,
+    pub secret: String,
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+static NONCE: AtomicU64 = AtomicU64::new(0);
+
+/// A nonce never used before in this process.
+pub fn nonce() -> String {
+    format!("t{}-{}", std::process::id(), NONCE.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Issues a credential for an institution; (paasid, secret).
+pub fn credential(store: &Store, code: &str) -> (String, String) {
+    let c = store.write(|tx| yibao_store::credential::issue(tx, code, None, unix_now())).expect("issue a credential");
+    (c.paasid.clone(), c.secret.clone())
 }
 
 /// Now, China time, as the platform sees it.
@@ -24,7 +48,23 @@ static RUN: AtomicU32 = AtomicU32::new(0);
 impl<'a> Hospital<'a> {
     pub fn new(store: &'a Store, code: &str) -> Hospital<'a> {
         let admdvs = format!("{}00", &code[1..5]);
-        Hospital { store, code: code.to_owned(), admdvs, seq: AtomicU32::new(RUN.fetch_add(1000, Ordering::Relaxed)) }
+        let (paasid, secret) = credential(store, code);
+        // No rate limit here: the suite sends as fast as it can; tests/trust.rs covers the limit.
+        let app = App::with_auth(store.clone(), AuthMode::Required, Limits { rate_per_sec: 0.0, ..Limits::default() });
+        Hospital {
+            store,
+            code: code.to_owned(),
+            admdvs,
+            seq: AtomicU32::new(RUN.fetch_add(1000, Ordering::Relaxed)),
+            app,
+            paasid,
+            secret,
+        }
+    }
+
+    /// Fresh x-tif headers for the next request.
+    pub fn headers(&self) -> AuthHeaders {
+        AuthHeaders::sign(&self.paasid, &self.secret, unix_now(), &nonce())
     }
 
     /// fixmedins_code(12) + time(14) + serial(4): the spec's msgid shape.
@@ -42,14 +82,21 @@ impl<'a> Hospital<'a> {
         })
     }
 
-    /// Sends a request and returns the whole response envelope.
+    /// Sends a signed request and returns the whole response envelope (plus `http_status`).
     pub fn raw(&self, envelope: &Value) -> Value {
-        let body = envelope.to_string();
-        let (_, result, _) = yibao_gateway::handle(self.store, body.as_bytes(), None, now());
-        match result {
-            Ok(out) => json!({ "infcode": 0, "output": out }),
-            Err(e) => json!({ "infcode": e.infcode(), "err_msg": e.to_string() }),
-        }
+        self.raw_with(&self.headers(), envelope.to_string().as_bytes())
+    }
+
+    /// Sends `body` with the given headers.
+    pub fn raw_with(&self, headers: &AuthHeaders, body: &[u8]) -> Value {
+        let (_, result, _) = yibao_gateway::handle_request(&self.app, headers, body, None, now());
+        answer(result)
+    }
+
+    /// Sends a request past authentication, as a trusted tool inside the platform would.
+    pub fn raw_unsigned(&self, envelope: &Value) -> Value {
+        let (_, result, _) = yibao_gateway::handle(self.store, envelope.to_string().as_bytes(), None, now());
+        answer(result)
     }
 
     pub fn send(&self, infno: &str, msgid: &str, input: Value) -> Value {
@@ -68,6 +115,13 @@ impl<'a> Hospital<'a> {
         let r = self.send(infno, &self.msgid(), input);
         assert_eq!(r["infcode"], -2, "{infno} should have been refused: {r}");
         r["err_msg"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+fn answer(result: Result<Value, yibao_gateway::GatewayError>) -> Value {
+    match result {
+        Ok(out) => json!({ "infcode": 0, "output": out, "http_status": 200 }),
+        Err(e) => json!({ "infcode": e.infcode(), "err_msg": e.to_string(), "http_status": e.http_status() }),
     }
 }
 
@@ -117,10 +171,11 @@ pub fn text(store: &Store, sql: &str) -> String {
 }
 
 /// An insured person of `region` under `insutype` with `psn_type` starting with `prefix`, whose
-/// account holds at least `min_balance` fen. Returns (psn_no, certno).
+/// account holds at least `min_balance` fen. Returns (psn_no, certno); the certificate number is
+/// sealed at rest, so it comes from the registry.
 pub fn person(store: &Store, region: &str, insutype: &str, prefix: &str, min_balance: i64) -> (String, String) {
     let sql = format!(
-        "SELECT p.psn_no, p.certno FROM person p JOIN enrollment e ON e.psn_no = p.psn_no
+        "SELECT p.psn_no FROM person p JOIN enrollment e ON e.psn_no = p.psn_no
          WHERE e.insuplc_admdvs = '{region}' AND e.insutype = '{insutype}' AND e.psn_type LIKE '{prefix}%' AND p.death_date IS NULL
            AND COALESCE((SELECT a.balance_after FROM acct_entry a WHERE a.psn_no = p.psn_no ORDER BY a.seq DESC LIMIT 1), 0) >= {min_balance}
            AND NOT EXISTS (SELECT 1 FROM person_idet i WHERE i.psn_no = p.psn_no)
@@ -132,7 +187,11 @@ pub fn person(store: &Store, region: &str, insutype: &str, prefix: &str, min_bal
             let r = tx
                 .query_opt(&sql, params![])?
                 .ok_or_else(|| DbError::Other(format!("no person for {region}/{insutype}/{prefix}")))?;
-            Ok::<_, DbError>((r.str(0)?, r.str(1)?))
+            let psn_no = r.str(0)?;
+            let p = yibao_store::registry::person_by_psn_no(tx, &psn_no)
+                .map_err(|e| DbError::Other(e.to_string()))?
+                .ok_or_else(|| DbError::Other(format!("person {psn_no} vanished")))?;
+            Ok::<_, DbError>((psn_no, p.certno))
         })
         .unwrap()
 }

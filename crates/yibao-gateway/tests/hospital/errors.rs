@@ -27,7 +27,10 @@ conformance! {
         assert!(h.raw(&env)["err_msg"].as_str().unwrap().starts_with("fixmedins_code:"));
         let mut env = h.envelope("2201", &h.msgid(), json!({}));
         env["fixmedins_code"] = json!("H11010099999");
-        assert!(h.raw(&env)["err_msg"].as_str().unwrap().contains("is not a designated institution"));
+        let r = h.raw(&env);
+        assert_eq!(r["http_status"], 403, "a credential speaks for its own institution only: {r}");
+        assert!(r["err_msg"].as_str().unwrap().starts_with("AUTH_WRONG_INSTITUTION:"), "{r}");
+        assert!(h.raw_unsigned(&env)["err_msg"].as_str().unwrap().contains("is not a designated institution"));
         assert_eq!(h.raw(&json!("[1,2]"))["infcode"], -2);
         let (_, r, _) = yibao_gateway::handle(store, b"{not json", None, now());
         assert!(r.unwrap_err().to_string().contains("not valid JSON"));

@@ -24,7 +24,7 @@ fn the_interface_answers_over_http() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = yibao_gateway::App { store: (*store).clone() };
+    let app = yibao_gateway::App::with_auth((*store).clone(), yibao_gateway::AuthMode::Off, Default::default());
     rt.spawn(async move { axum::serve(listener, yibao_gateway::router(app)).await });
 
     let env = h.envelope("1101", &h.msgid(), json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1 } }));
@@ -44,4 +44,22 @@ fn the_interface_answers_over_http() {
     let (_, r) = post(addr, "/fsi/api/rsfComIfsService/callService", "{\"infno\":");
     assert_eq!(r["infcode"], -2);
     assert!(r["err_msg"].as_str().unwrap().contains("not valid JSON"));
+}
+
+#[test]
+fn the_calculator_answers_over_http() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let store = yibao_store_tests::sqlite_store();
+    let app = yibao_gateway::App::with_auth((*store).clone(), yibao_gateway::AuthMode::Off, Default::default());
+    std::thread::spawn(move || rt.block_on(async move { axum::serve(listener, yibao_gateway::router(app)).await }));
+    let policy: Value = serde_json::from_str(include_str!("../../../../policies/shanghai-310.json")).unwrap();
+    let case = json!({ "policy": policy, "person": { "psn_type": "1101" }, "visit": { "med_type": "21", "grade": 3 }, "lines": [ { "amount": "20000", "item": { "chrgitm_lv": "01" } } ] });
+    let (status, r) = post(addr, "/api/calc", &case.to_string());
+    assert!(status.contains("200"), "{status} {r}");
+    assert_eq!(r["outcome"]["hifp_pay"].to_string(), "15725.00", "WE-25 through the endpoint");
+    let (status, r) = post(addr, "/api/calc", r#"{"policy": {"admdvs": "x"}, "person": {"psn_type": "1101"}, "visit": {"med_type": "21", "grade": 3}, "lines": []}"#);
+    assert!(status.contains("400"), "{status}");
+    assert_eq!(r["code"], "CALC_BAD_POLICY");
 }

@@ -21,7 +21,7 @@
 //! A body may thus read a predecessor's uncommitted work; because it cannot return before that
 //! predecessor is durable (same batch, same COMMIT), no answer ever rests on data that is lost.
 
-use crate::{map_err, SqliteTx};
+use crate::{exec, SqliteTx};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -58,7 +58,6 @@ struct State {
     /// Batches that reached COMMIT, and the bodies they carried (for [`GroupCommit::stats`]).
     commits: u64,
     committed_bodies: u64,
-    passed_at: Option<Instant>,
 }
 
 /// Shared turn-taking state of one writer connection.
@@ -96,22 +95,9 @@ impl GroupCommit {
         let ticket = st.next_ticket;
         st.next_ticket += 1;
         let queue = &self.turns[(ticket % TURN_QUEUES as u64) as usize];
-        let mut waited = false;
         while st.serving != ticket {
-            waited = true;
             st = queue.wait(st).unwrap_or_else(|p| p.into_inner());
         }
-        if waited {
-            use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-            static N: AtomicU64 = AtomicU64::new(0);
-            static US: AtomicU64 = AtomicU64::new(0);
-            let gap = st.passed_at.map_or(0, |t| t.elapsed().as_micros() as u64);
-            let us = US.fetch_add(gap, Relaxed);
-            let n = N.fetch_add(1, Relaxed);
-            if n % 2000 == 1999 { eprintln!("PROBE handover gap avg {} us", us / (n + 1)); }
-        }
-        let body_start = Instant::now();
-        let _ = body_start;
         let opens = st.batch.is_none();
         let batch = st.batch.get_or_insert_with(|| Batch {
             outcome: Arc::new(OnceLock::new()),
@@ -193,7 +179,6 @@ impl Turn<'_> {
         if self.held {
             self.held = false;
             st.serving += 1;
-            st.passed_at = Some(Instant::now());
             self.group.turns[(st.serving % TURN_QUEUES as u64) as usize].notify_all();
         }
     }
@@ -236,16 +221,7 @@ pub fn write(
     let outcome = turn.outcome.clone();
     match turn.after_body() {
         Next::Commit => {
-            let t0 = Instant::now();
             let committed = commit(&guard);
-            {
-                use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-                static N: AtomicU64 = AtomicU64::new(0);
-                static US: AtomicU64 = AtomicU64::new(0);
-                let us = US.fetch_add(t0.elapsed().as_micros() as u64, Relaxed);
-                let n = N.fetch_add(1, Relaxed);
-                if n % 500 == 499 { let (c, b) = group.stats(); eprintln!("PROBE commits {c} bodies {b} avg commit {} us", us / (n + 1)); }
-            }
             drop(guard);
             turn.finish(committed);
         }
@@ -271,9 +247,9 @@ fn run_body(
     body: &mut dyn FnMut(&mut dyn yibao_store::Tx) -> Result<TxEnd, DbError>,
 ) -> Result<BodyEnd, DbError> {
     if opens {
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+        exec(conn, "BEGIN IMMEDIATE")?;
     }
-    conn.execute_batch("SAVEPOINT body").map_err(map_err)?;
+    exec(conn, "SAVEPOINT body")?;
     let end = match catch_unwind(AssertUnwindSafe(|| body(&mut SqliteTx(conn)))) {
         Ok(r) => BodyEnd::Finished(r),
         Err(p) => BodyEnd::Panicked(p),
@@ -283,26 +259,23 @@ fn run_body(
         // a savepoint can no longer be released, and the earlier bodies are gone too.
         return Err(DbError::Other("the write transaction was rolled back by SQLite".into()));
     }
-    let keep = matches!(end, BodyEnd::Finished(Ok(TxEnd::Commit)));
-    let close = if keep { "RELEASE body" } else { "ROLLBACK TO body; RELEASE body" };
-    conn.execute_batch(close).map_err(map_err)?;
+    if !matches!(end, BodyEnd::Finished(Ok(TxEnd::Commit))) {
+        exec(conn, "ROLLBACK TO body")?;
+    }
+    exec(conn, "RELEASE body")?;
     Ok(end)
 }
 
 fn commit(conn: &Connection) -> Result<(), DbError> {
-    match conn.execute_batch("COMMIT") {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            // A failed COMMIT can leave the transaction open (e.g. SQLITE_BUSY): end it, so the
-            // next batch starts clean and nothing of this one survives.
-            rollback_all(conn);
-            Err(map_err(e))
-        }
-    }
+    exec(conn, "COMMIT").inspect_err(|_| {
+        // A failed COMMIT can leave the transaction open (e.g. SQLITE_BUSY): end it, so the
+        // next batch starts clean and nothing of this one survives.
+        rollback_all(conn);
+    })
 }
 
 fn rollback_all(conn: &Connection) {
     if !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = exec(conn, "ROLLBACK");
     }
 }

@@ -1,0 +1,285 @@
+//! The trust commands: the data key, institution credentials, e-credentials, operators, the
+//! audit chain and re-keying. They act as the system (the audit log names the OS user), through
+//! the same functions as the admin API.
+
+use clap::Subcommand;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use yibao_gateway::admin::{self, Actor};
+use yibao_store::{Store, Vault};
+
+type Res = Result<(), String>;
+
+/// Where the data key comes from: `YIBAO_DATA_KEY` (hex keys, current first, comma-separated),
+/// else, for a SQLite store only, the key file beside the database (created on first use).
+pub fn vault_for(url: &str, sqlite_path: Option<&Path>) -> Result<Arc<Vault>, String> {
+    if let Ok(spec) = std::env::var("YIBAO_DATA_KEY") {
+        if !spec.trim().is_empty() {
+            return Vault::from_hex_list(&spec).map(Arc::new).map_err(|e| format!("YIBAO_DATA_KEY: {e}"));
+        }
+    }
+    let Some(db) = sqlite_path else {
+        return Err(format!("{url}: set YIBAO_DATA_KEY (hex; `yibao keygen` makes one) to open a PostgreSQL store"));
+    };
+    let file = key_file(db);
+    match std::fs::read_to_string(&file) {
+        Ok(spec) => Vault::from_hex_list(&spec).map(Arc::new).map_err(|e| format!("{}: {e}", file.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Vault::generate_hex();
+            write_private(&file, &format!("{key}\n"))?;
+            eprintln!(
+                "generated a data key in {} (personal data is sealed with it: back it up; in production set YIBAO_DATA_KEY instead)",
+                file.display()
+            );
+            Vault::from_hex_list(&key).map(Arc::new).map_err(|e| e.to_string())
+        }
+        Err(e) => Err(format!("{}: {e}", file.display())),
+    }
+}
+
+/// `data/yibao.db` → `data/yibao.db.key`.
+pub fn key_file(db: &Path) -> PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".key");
+    db.with_file_name(name)
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &Path, text: &str) -> Res {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn system() -> Actor {
+    let who = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "cli".into());
+    Actor::System(who)
+}
+
+fn print(v: &serde_json::Value) -> Res {
+    println!("{}", serde_json::to_string_pretty(v).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum CredentialCmd {
+    /// Issue a credential (x-tif-paasid + secret) for a designated institution.
+    Issue {
+        fixmedins_code: String,
+        /// The institution's SM2 public key (SEC1 hex); envelopes must then be SM2-signed.
+        #[arg(long)]
+        sm2_pubkey: Option<String>,
+    },
+    /// Replace a credential's secret; the old one works for --overlap-secs more.
+    Rotate {
+        paasid: String,
+        #[arg(long, default_value_t = admin::ROTATE_OVERLAP_SECS)]
+        overlap_secs: i64,
+    },
+    /// Revoke a credential at once.
+    Revoke { paasid: String },
+    /// List an institution's credentials (without secrets).
+    List { fixmedins_code: String },
+}
+
+pub fn credential(store: &Store, cmd: CredentialCmd) -> Res {
+    let a = system();
+    let v = match cmd {
+        CredentialCmd::Issue { fixmedins_code, sm2_pubkey } => {
+            admin::issue_credential(store, &a, &fixmedins_code, sm2_pubkey.as_deref())
+        }
+        CredentialCmd::Rotate { paasid, overlap_secs } => admin::rotate_credential(store, &a, &paasid, overlap_secs),
+        CredentialCmd::Revoke { paasid } => admin::revoke_credential(store, &a, &paasid),
+        CredentialCmd::List { fixmedins_code } => {
+            let list = store
+                .read(|tx| yibao_store::credential::of_institution(tx, &fixmedins_code))
+                .map_err(|e| e.to_string())?;
+            Ok(serde_json::json!(list
+                .iter()
+                .map(|c| serde_json::json!({ "paasid": c.paasid, "stas": c.stas, "created": c.created, "prev_secret_valid_until": c.prev_until, "sm2": c.sm2_pubkey.is_some() }))
+                .collect::<Vec<_>>()))
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    print(&v)
+}
+
+#[derive(Subcommand)]
+pub enum EcCmd {
+    /// Issue an e-credential token (医保电子凭证) for an insured person.
+    Issue {
+        psn_no: String,
+        #[arg(long, default_value_t = yibao_gateway::ecred::DEFAULT_TTL_SECS)]
+        ttl: i64,
+    },
+}
+
+pub fn ec(store: &Store, cmd: EcCmd) -> Res {
+    match cmd {
+        EcCmd::Issue { psn_no, ttl } => print(&admin::issue_ec(store, &system(), &psn_no, ttl).map_err(|e| e.to_string())?),
+    }
+}
+
+#[derive(Subcommand)]
+pub enum OperatorCmd {
+    /// Add an operator. The password is read from YIBAO_OPERATOR_PASSWORD, or the first line of
+    /// standard input.
+    Add {
+        opter_id: String,
+        /// clerk, auditor, regional_admin or national_admin.
+        #[arg(long)]
+        role: String,
+        /// Region scope: 000000 national, xx0000 a province, a city code.
+        #[arg(long)]
+        admdvs: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+pub fn operator(store: &Store, cmd: OperatorCmd) -> Res {
+    match cmd {
+        OperatorCmd::Add { opter_id, role, admdvs, name } => {
+            let password = match std::env::var("YIBAO_OPERATOR_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    eprint!("password for {opter_id}: ");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let n = admin::NewOperator { opter_id, opter_name: name, role, admdvs, password };
+            print(&admin::add_operator(store, &system(), &n).map_err(|e| e.to_string())?)
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Walk every hash chain; name the first changed, removed or reordered record of each.
+    Verify,
+}
+
+pub fn audit(store: &Store, cmd: AuditCmd) -> Res {
+    match cmd {
+        AuditCmd::Verify => {
+            let r = store.read(yibao_store::audit::verify).map_err(|e| e.to_string())?;
+            for (stream, seq, hash) in &r.heads {
+                println!("ok      {stream}: {seq} records, head {hash}");
+            }
+            for p in &r.problems {
+                println!("BROKEN  {p}");
+            }
+            println!("{} streams, {} records, {} broken", r.streams, r.records, r.problems.len());
+            if r.problems.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("the audit log was tampered with: {}", r.problems[0]))
+            }
+        }
+    }
+}
+
+/// Re-seals everything sealed under an old key with the current one (run after putting the new
+/// key first in YIBAO_DATA_KEY; afterwards the old key may be dropped).
+pub fn rekey(store: &Store) -> Res {
+    let mut after = String::new();
+    let mut persons = 0;
+    loop {
+        let (next, n) = store
+            .write(|tx| yibao_store::registry::rekey_persons(tx, &after, 1000))
+            .map_err(|e| e.to_string())?;
+        persons += n;
+        match next {
+            Some(p) => after = p,
+            None => break,
+        }
+    }
+    let creds = store.write(yibao_store::credential::rekey).map_err(|e| e.to_string())?;
+    let mut rest = 0;
+    loop {
+        let n = store.write(yibao_store::settlement::rekey).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        rest += n;
+    }
+    eprintln!(
+        "re-sealed {persons} persons, {creds} credentials and {rest} visits, answers and settlements under key {}",
+        store.vault().key_id()
+    );
+    Ok(())
+}
+
+/// Demo mode: a credential for every designated institution that has none and a national
+/// administrator if there is no operator, written once to `<db>.demo-credentials.json` (owner
+/// only) and summarised on standard output.
+pub fn demo_credentials(store: &Store, file: &Path) -> Res {
+    let a = system();
+    let codes: Vec<String> = store
+        .read(|tx| {
+            let mut out = Vec::new();
+            let mut after = String::new();
+            loop {
+                let page = yibao_store::registry::institutions_after(tx, &after, 500)?;
+                let Some(last) = page.last() else { break };
+                after = last.fixmedins_code.clone();
+                for i in page {
+                    if yibao_store::credential::of_institution(tx, &i.fixmedins_code)?.is_empty() {
+                        out.push(i.fixmedins_code);
+                    }
+                }
+            }
+            Ok::<_, yibao_store::registry::RegistryError>(out)
+        })
+        .map_err(|e| e.to_string())?;
+    let no_operator = store.read(yibao_store::operator::count).map_err(|e| e.to_string())? == 0;
+    if codes.is_empty() && !no_operator {
+        println!("demo credentials: see {} (or `yibao credential issue <fixmedins_code>`)", file.display());
+        return Ok(());
+    }
+    let mut creds = Vec::new();
+    for code in &codes {
+        creds.push(admin::issue_credential(store, &a, code, None).map_err(|e| e.to_string())?);
+    }
+    let mut doc = serde_json::json!({ "credentials": creds });
+    if no_operator {
+        let password = yibao_crypto::base64url(&yibao_crypto::random::<12>());
+        let n = admin::NewOperator {
+            opter_id: "admin".into(),
+            opter_name: "demo national administrator".into(),
+            role: "national_admin".into(),
+            admdvs: "000000".into(),
+            password: password.clone(),
+        };
+        admin::add_operator(store, &a, &n).map_err(|e| e.to_string())?;
+        doc["operator"] = serde_json::json!({ "opter_id": "admin", "password": password, "role": "national_admin" });
+    }
+    let _ = std::fs::remove_file(file);
+    write_private(file, &serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?)?;
+    if let Some(first) = creds.first() {
+        println!(
+            "demo credentials for {} institutions are in {} (owner-readable); e.g. {}: x-tif-paasid {} secret {}",
+            creds.len(),
+            file.display(),
+            first["fixmedins_code"].as_str().unwrap_or_default(),
+            first["paasid"].as_str().unwrap_or_default(),
+            first["secret"].as_str().unwrap_or_default()
+        );
+    }
+    if no_operator {
+        println!("demo operator: admin (national_admin), password in {}", file.display());
+    }
+    Ok(())
+}
