@@ -246,7 +246,8 @@ fn snapshot(tx: &mut dyn Tx) -> Result<Snapshot, DbError> {
 
 type Deltas = BTreeMap<(String, String, i64, String), Fen>;
 
-/// Σ of every settlement's accumulator deltas (from its stored body), and Σ acct_mulaid_pay.
+/// Σ of every settlement's accumulator deltas (from its stored body, read through the
+/// repository, which opens a sealed body), and Σ acct_mulaid_pay.
 fn deltas(tx: &mut dyn Tx) -> Result<(Deltas, Fen), DbError> {
     #[derive(serde::Deserialize)]
     struct Body {
@@ -255,12 +256,14 @@ fn deltas(tx: &mut dyn Tx) -> Result<(Deltas, Fen), DbError> {
     }
     let mut out = Deltas::new();
     let mut mulaid = Fen::ZERO;
-    for r in tx.query("SELECT psn_no, insutype, setl_year, body, acct_mulaid_pay FROM settlement", &[])? {
+    for id in strings(tx, "SELECT setl_id FROM settlement")? {
+        let s = yibao_store::settlement::settlement(tx, &id, false)?
+            .ok_or_else(|| DbError::Other(format!("settlement {id} vanished during the check")))?;
         let body: Body =
-            serde_json::from_str(&r.str(3)?).map_err(|e| DbError::Decode(format!("settlement body: {e}")))?;
-        mulaid += r.fen(4)?;
+            serde_json::from_str(&s.body).map_err(|e| DbError::Decode(format!("settlement {id} body: {e}")))?;
+        mulaid += s.amount("acct_mulaid_pay");
         for (code, v) in body.deltas {
-            *out.entry((r.str(0)?, r.str(1)?, r.i64(2)?, code)).or_insert(Fen::ZERO) += v;
+            *out.entry((s.psn_no.clone(), s.insutype.clone(), s.setl_year, code)).or_insert(Fen::ZERO) += v;
         }
     }
     out.retain(|_, v| !v.is_zero());

@@ -53,7 +53,9 @@ fn commits(store: &Store, threads: usize, base: i64) -> Result<f64, String> {
                     while t.elapsed() < PROBE {
                         let id = base + (k as i64) * 10_000_000 + n;
                         store
-                            .write(|tx| tx.execute("INSERT INTO bench_probe (id, v) VALUES ($1, 'x')", yibao_store::params![id]))
+                            .write(|tx| {
+                                tx.execute("INSERT INTO bench_probe (id, v) VALUES ($1, 'x')", yibao_store::params![id])
+                            })
                             .map_err(|e| e.to_string())?;
                         n += 1;
                     }

@@ -239,27 +239,27 @@ async fn bench(target: &Target, args: &BenchArgs, mix: Mix, open_store: OpenStor
     let client = http::Client::new(addr, "/fsi/api/rsfComIfsService/callService");
     let retry_for = Duration::from_secs(if args.crash { 120 } else { 30 });
     let ctx = Arc::new(his::Ctx::new(client, stats.clone(), retry_for));
-    let cpu0 = (cpu_seconds("self"), server_cpu(&server));
+    let mut cpu = CpuTally::default();
     let cycles = if args.crash { args.crashes.max(1) } else { 1 };
     let mut verdicts = Vec::new();
     let mut measured = Duration::ZERO;
     for cycle in 0..cycles {
         let plan =
             LoadPlan { args, mix, world: world.clone(), ctx: ctx.clone(), seed: args.seed.wrapping_add(cycle as u64) };
+        let at_start = cpu.snapshot(&server);
         let (took, crash) = match server.as_mut().filter(|_| args.crash) {
             Some(s) => with_crash(plan, s, &ctx).await?,
             None => (load(plan).await, None),
         };
+        cpu.add(at_start, cpu.snapshot(&server));
         measured += took;
         let verdict = check::run(&store, &before, &ctx.ledger()).map_err(|e| e.to_string())?;
         report_check(cycle, crash, &verdict);
         verdicts.push(json!({ "cycle": cycle, "killed_after_s": crash, "findings": verdict.findings, "figures": verdict.figures }));
     }
-    let cpu1 = (cpu_seconds("self"), server_cpu(&server));
     let mut report = stats::report(&stats, measured);
     // The server's CPU time is its process's: meaningless across a restart.
-    let server_cpu = if args.crash { None } else { delta(cpu0.1, cpu1.1) };
-    report["cpu_s"] = json!({ "bench": delta(cpu0.0, cpu1.0), "server": server_cpu });
+    report["cpu_s"] = cpu.report(!args.crash);
     report["config"] = json!({ "db": target.db, "rate": args.rate, "concurrency": args.concurrency, "duration_s": args.duration, "warmup_s": args.warmup, "mix": args.mix, "crash": args.crash, "crashes": cycles, "persons_in_world": world.person_count() });
     report["money_check"] = Value::Array(verdicts);
     println!();
@@ -278,6 +278,13 @@ async fn bench(target: &Target, args: &BenchArgs, mix: Mix, open_store: OpenStor
         return Err(format!("money check failed in {failed} of {cycles} cycle(s)"));
     }
     println!("money check: passed ({cycles} cycle(s))");
+    // Every flow the generator sends is valid: a refusal, an HTTP error or a run that settled
+    // nothing means the figures do not measure what they claim to.
+    let refused = stats.failures.load(Ordering::Relaxed);
+    let acked = ctx.ledger().acks.len();
+    if refused > 0 || acked == 0 {
+        return Err(format!("{refused} request(s) failed and {acked} settlement(s) were acknowledged: see above"));
+    }
     Ok(())
 }
 
@@ -437,6 +444,53 @@ fn cpu_seconds(pid: &str) -> Option<f64> {
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
     Some(ticks as f64 / 100.0)
+}
+
+/// CPU used during the load phases only (not seeding, not the money checks).
+#[derive(Default)]
+struct CpuTally {
+    bench: f64,
+    server: f64,
+    machine_busy: f64,
+    machine_total: f64,
+}
+
+/// (bench CPU s, server CPU s, machine (busy, total) ticks) at one moment.
+type CpuSnapshot = (Option<f64>, Option<f64>, Option<(f64, f64)>);
+
+impl CpuTally {
+    fn snapshot(&self, server: &Option<server::Server>) -> CpuSnapshot {
+        (cpu_seconds("self"), server_cpu(server), machine_cpu())
+    }
+
+    fn add(&mut self, a: CpuSnapshot, b: CpuSnapshot) {
+        self.bench += delta(a.0, b.0).unwrap_or(0.0);
+        self.server += delta(a.1, b.1).unwrap_or(0.0);
+        if let (Some((b0, t0)), Some((b1, t1))) = (a.2, b.2) {
+            self.machine_busy += b1 - b0;
+            self.machine_total += t1 - t0;
+        }
+    }
+
+    fn report(&self, with_server: bool) -> Value {
+        let busy = (self.machine_total > 0.0).then(|| stats::round1(100.0 * self.machine_busy / self.machine_total));
+        json!({
+            "bench": stats::round1(self.bench),
+            "server": with_server.then(|| stats::round1(self.server)),
+            "machine_busy_percent": busy,
+        })
+    }
+}
+
+/// (busy, total) CPU time of the whole machine from /proc/stat: with the server, its database
+/// and this generator on the same cores, how close to saturation the run was.
+fn machine_cpu() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<f64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let total: f64 = v.iter().sum();
+    let idle = v.get(3)? + v.get(4).unwrap_or(&0.0);
+    Some((total - idle, total))
 }
 
 fn server_cpu(s: &Option<server::Server>) -> Option<f64> {

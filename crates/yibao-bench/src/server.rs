@@ -31,8 +31,7 @@ impl Server {
         Ok(Server { exe, args, log: log.to_owned(), addr, child: None })
     }
 
-    /// Starts the process; its output goes to the log file. Per-request logging is off unless
-    /// YIBAO_LOG says otherwise: at thousands of requests a second it would be measured too.
+    /// Starts the process; its output goes to the log file.
     pub fn start(&mut self) -> Result<(), String> {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -42,8 +41,13 @@ impl Server {
         let err = log.try_clone().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(&self.exe);
         cmd.args(&self.args).stdin(Stdio::null()).stdout(log).stderr(err);
-        if std::env::var_os("YIBAO_LOG").is_none() {
-            cmd.env("YIBAO_LOG", "warn");
+        // Unless told otherwise: no per-request log lines, no x-tif authentication and no rate
+        // limit — the bench measures settlement, and one generator speaks for every institution.
+        // (Environment variables rather than flags: a server that lacks the setting ignores it.)
+        for (k, v) in [("YIBAO_LOG", "warn"), ("YIBAO_AUTH", "off"), ("YIBAO_RATE_LIMIT", "0")] {
+            if std::env::var_os(k).is_none() {
+                cmd.env(k, v);
+            }
         }
         let child = cmd.spawn().map_err(|e| format!("starting {}: {e}", self.exe.display()))?;
         self.child = Some(child);

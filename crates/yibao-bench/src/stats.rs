@@ -193,6 +193,7 @@ pub fn print(report: &Value) {
         "transport retries: {}, flows shed (open loop over --max-inflight): {}",
         report["transport_retries"], report["flows_shed"]
     );
+    println!("CPU seconds: {}", report["cpu_s"]);
 }
 
 fn codes_text(m: &serde_json::Map<String, Value>) -> String {

@@ -81,7 +81,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Parses hex (either case, no separators).
 pub fn unhex(s: &str) -> Result<Vec<u8>, CryptoError> {
     let s = s.trim();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(err("hex text has an odd number of digits"));
     }
     let digit = |c: u8| -> Result<u8, CryptoError> {
@@ -102,7 +102,8 @@ fn b64_encode(bytes: &[u8], table: &[u8; 64], pad: bool) -> String {
     let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let n = chunk.len();
-        let v = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        let v =
+            (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
             if i <= n {
                 s.push(table[((v >> (18 - 6 * i)) & 63) as usize] as char);

@@ -17,10 +17,7 @@ pub fn hash(password: &str) -> Result<String, CryptoError> {
     if !(MIN_LEN..=MAX_LEN).contains(&n) {
         return Err(err(format!("a password has {MIN_LEN} to {MAX_LEN} characters")));
     }
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| err(format!("argon2: {e}")))
+    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| err(format!("argon2: {e}")))
 }
 
 /// True when `password` matches the PHC string `stored`.

@@ -49,10 +49,7 @@ mod tests {
     #[test]
     fn gbt_32905_known_answers() {
         assert_eq!(hash_hex(b"abc"), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
-        assert_eq!(
-            hash_hex(&b"abcd".repeat(16)),
-            "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"
-        );
+        assert_eq!(hash_hex(&b"abcd".repeat(16)), "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732");
         assert_eq!(hash_parts(&[b"a", b"bc"]), hash(b"abc"));
     }
 

@@ -92,7 +92,7 @@ fn pkcs7_unpad(mut v: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
 }
 
 fn blocks(v: &[u8]) -> Result<impl Iterator<Item = [u8; 16]> + '_, CryptoError> {
-    if v.len() % 16 != 0 {
+    if !v.len().is_multiple_of(16) {
         return Err(err("SM4: ciphertext is not a whole number of blocks"));
     }
     Ok(v.chunks(16).map(|c| c.try_into().expect("16-byte chunk")))

@@ -9,7 +9,7 @@
 //! | `sm4-gcm` (first 16 bytes) | sealing fields |
 //! | `blind-index` | HMAC-SM3 of normalised values, truncated to 16 bytes |
 //! | `mac/<name>` | HMAC-SM3 keys of other components (operator tokens, audit digests) |
-//! | `ec-sm2` | the SM2 key that signs e-credentials ([`crate::sm2::KeyPair::derive`]) |
+//! | `sm2/<name>` | SM2 key pairs ([`Vault::sm2_keys`], via [`crate::sm2::KeyPair::derive`]): `e-credential` signs e-credential tokens |
 //!
 //! A sealed field reads `<kid>:<base64url(nonce ‖ ciphertext ‖ tag)>`, where `kid` is the first
 //! 8 hex digits of `SM3("yibao/kid/v1" ‖ master)`. The associated data names the column and the
@@ -48,10 +48,7 @@ fn subkey(master: &[u8], purpose: &str) -> [u8; 32] {
 impl DataKey {
     fn new(master: &[u8]) -> Result<DataKey, CryptoError> {
         if master.len() != 16 && master.len() != 32 {
-            return Err(err(format!(
-                "a data key is 16 or 32 bytes (32 or 64 hex digits), not {} bytes",
-                master.len()
-            )));
+            return Err(err(format!("a data key is 16 or 32 bytes (32 or 64 hex digits), not {} bytes", master.len())));
         }
         let enc = subkey(master, "sm4-gcm");
         let enc: [u8; 16] = enc[..16].try_into().expect("16 of 32 bytes");
@@ -168,7 +165,10 @@ impl Vault {
         cache
             .entry(name.to_owned())
             .or_insert_with(|| {
-                self.keys.iter().map(|k| crate::sm2::KeyPair::derive(&k.master, &format!("yibao/sm2/{name}/v1"))).collect()
+                self.keys
+                    .iter()
+                    .map(|k| crate::sm2::KeyPair::derive(&k.master, &format!("yibao/sm2/{name}/v1")))
+                    .collect()
             })
             .clone()
     }

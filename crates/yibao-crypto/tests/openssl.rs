@@ -127,7 +127,22 @@ fn sm2_signatures_verify_across_openssl_both_ways() {
     std::fs::write(dir.join("sig.der"), sm2::sig_to_der(&ours.sign(msg))).unwrap();
     let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
     let verified = openssl(
-        &["pkeyutl", "-verify", "-pubin", "-inkey", &p("pub.pem"), "-rawin", "-digest", "sm3", "-pkeyopt", DISTID, "-in", &p("msg"), "-sigfile", &p("sig.der")],
+        &[
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            &p("pub.pem"),
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
+            DISTID,
+            "-in",
+            &p("msg"),
+            "-sigfile",
+            &p("sig.der"),
+        ],
         b"",
     )
     .unwrap();
@@ -136,8 +151,26 @@ fn sm2_signatures_verify_across_openssl_both_ways() {
     forged[5] ^= 1;
     std::fs::write(dir.join("bad.der"), sm2::sig_to_der(&forged)).unwrap();
     assert!(
-        openssl(&["pkeyutl", "-verify", "-pubin", "-inkey", &p("pub.pem"), "-rawin", "-digest", "sm3", "-pkeyopt", DISTID, "-in", &p("msg"), "-sigfile", &p("bad.der")], b"")
-            .is_none(),
+        openssl(
+            &[
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                &p("pub.pem"),
+                "-rawin",
+                "-digest",
+                "sm3",
+                "-pkeyopt",
+                DISTID,
+                "-in",
+                &p("msg"),
+                "-sigfile",
+                &p("bad.der")
+            ],
+            b""
+        )
+        .is_none(),
         "OpenSSL refuses a changed signature"
     );
 
@@ -145,8 +178,25 @@ fn sm2_signatures_verify_across_openssl_both_ways() {
     openssl(&["genpkey", "-algorithm", "SM2", "-out", &p("key.pem")], b"").unwrap();
     let spki = openssl(&["pkey", "-in", &p("key.pem"), "-pubout", "-outform", "DER"], b"").unwrap();
     let theirs = sm2::PublicKey::from_spki_der(&spki).unwrap();
-    openssl(&["pkeyutl", "-sign", "-inkey", &p("key.pem"), "-rawin", "-digest", "sm3", "-pkeyopt", DISTID, "-in", &p("msg"), "-out", &p("theirs.der")], b"")
-        .unwrap();
+    openssl(
+        &[
+            "pkeyutl",
+            "-sign",
+            "-inkey",
+            &p("key.pem"),
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
+            DISTID,
+            "-in",
+            &p("msg"),
+            "-out",
+            &p("theirs.der"),
+        ],
+        b"",
+    )
+    .unwrap();
     let sig = sm2::sig_from_der(&std::fs::read(dir.join("theirs.der")).unwrap()).unwrap();
     assert!(theirs.verify(msg, &sig), "we verify OpenSSL's SM2 signature");
     assert!(!theirs.verify(b"another message", &sig));

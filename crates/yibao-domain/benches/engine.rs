@@ -69,12 +69,23 @@ fn settlement(c: &mut Criterion) {
         };
         let lines = bill(n);
         g.throughput(Throughput::Elements(1));
-        g.bench_with_input(BenchmarkId::new(format!("{class:?}").to_lowercase(), format!("{n}_lines")), &lines, |b, lines| {
-            b.iter(|| {
-                let input = SettleInput { policy: &policy, person: &person, visit: &visit, ytd: &ytd, lines, account: &account };
-                settle::settle(black_box(&input)).expect("settles")
-            })
-        });
+        g.bench_with_input(
+            BenchmarkId::new(format!("{class:?}").to_lowercase(), format!("{n}_lines")),
+            &lines,
+            |b, lines| {
+                b.iter(|| {
+                    let input = SettleInput {
+                        policy: &policy,
+                        person: &person,
+                        visit: &visit,
+                        ytd: &ytd,
+                        lines,
+                        account: &account,
+                    };
+                    settle::settle(black_box(&input)).expect("settles")
+                })
+            },
+        );
     }
     g.finish();
 }
@@ -100,7 +111,14 @@ fn classification(c: &mut Criterion) {
         pric: UnitPrice::yuan(40),
         hosp_appr_flag: Some("0".into()),
     };
-    let ctx = LineContext { psn_type: "1101", gend: "1", age: 45, grade: 3, insutype: "310", visit_class: VisitClass::Outpatient };
+    let ctx = LineContext {
+        psn_type: "1101",
+        gend: "1",
+        age: 45,
+        grade: 3,
+        insutype: "310",
+        visit_class: VisitClass::Outpatient,
+    };
     c.bench_function("classify/one_line", |b| b.iter(|| classify(black_box(Some(&item)), black_box(&line), &ctx)));
 }
 
@@ -109,7 +127,10 @@ fn policies(c: &mut Criterion) {
     c.bench_function("policy/parse_suzhou_310", |b| b.iter(|| Policy::from_json(black_box(&text)).expect("policy")));
     let p = Policy::from_json(&text).expect("policy");
     c.bench_function("policy/pool_for", |b| {
-        b.iter(|| [VisitClass::Outpatient, VisitClass::Inpatient, VisitClass::Pharmacy].map(|v| black_box(&p).pool_for(v).is_some()))
+        b.iter(|| {
+            [VisitClass::Outpatient, VisitClass::Inpatient, VisitClass::Pharmacy]
+                .map(|v| black_box(&p).pool_for(v).is_some())
+        })
     });
 }
 

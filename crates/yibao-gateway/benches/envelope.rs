@@ -25,7 +25,7 @@ fn envelope(infno: &str, msgid: &str, code: &str, admdvs: &str, input: Value) ->
     .into_bytes()
 }
 
-fn fee_rows(mdtrt_id: &str, psn_no: &str, items: &[(String, String)], n: usize) -> Value {
+fn fee_rows(mdtrt_id: &str, psn_no: &str, items: &[Item], n: usize) -> Value {
     let rows: Vec<Value> = (0..n)
         .map(|i| {
             let (local, national) = &items[i % items.len()];
@@ -39,14 +39,28 @@ fn fee_rows(mdtrt_id: &str, psn_no: &str, items: &[(String, String)], n: usize) 
 }
 
 fn parse(c: &mut Criterion) {
-    let settle = envelope("2207", "H11010000001202401011200000001", "H11010000001", "110100", json!({ "data": {
+    let settle = envelope(
+        "2207",
+        "H11010000001202401011200000001",
+        "H11010000001",
+        "110100",
+        json!({ "data": {
         "psn_no": "110100000000001", "mdtrt_cert_type": "02", "med_type": "11", "medfee_sumamt": "82.20", "psn_setlway": "01",
         "mdtrt_id": "123456789", "chrg_bchno": "B1", "acct_used_flag": "1", "insutype": "310", "fulamt_ownpay_amt": "0.00",
-        "overlmt_selfpay": "0.00", "preselfpay_amt": "4.52", "inscp_scp_amt": "77.68" } }));
-    let items: Vec<(String, String)> = (0..20).map(|i| (format!("HIS-{i}"), format!("XA01AAA00010101000{i:02}"))).collect();
-    let upload = envelope("2204", "H11010000001202401011200000002", "H11010000001", "110100", json!({ "feedetail": fee_rows("123456789", "110100000000001", &items, 20) }));
+        "overlmt_selfpay": "0.00", "preselfpay_amt": "4.52", "inscp_scp_amt": "77.68" } }),
+    );
+    let items: Vec<Item> = (0..20).map(|i| (format!("HIS-{i}"), format!("XA01AAA00010101000{i:02}"))).collect();
+    let upload = envelope(
+        "2204",
+        "H11010000001202401011200000002",
+        "H11010000001",
+        "110100",
+        json!({ "feedetail": fee_rows("123456789", "110100000000001", &items, 20) }),
+    );
     c.bench_function("envelope/parse_2207", |b| b.iter(|| Envelope::parse(black_box(&settle)).expect("parses")));
-    c.bench_function("envelope/parse_2204_20_lines", |b| b.iter(|| Envelope::parse(black_box(&upload)).expect("parses")));
+    c.bench_function("envelope/parse_2204_20_lines", |b| {
+        b.iter(|| Envelope::parse(black_box(&upload)).expect("parses"))
+    });
 }
 
 /// A seeded store with one registered visit of 20 uploaded lines, and the 2206 request for it.
@@ -54,7 +68,8 @@ fn presettle_setup() -> (yibao_store_tests::TestStore, Vec<u8>) {
     let store = yibao_store_tests::sqlite_store();
     yibao_seed::seed_demo(&store, &yibao_seed::SeedOptions { persons: 200, ..Default::default() }).expect("seed");
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies");
-    let mut files: Vec<_> = std::fs::read_dir(dir).expect("policies").filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir).expect("policies").filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
     for f in files {
         let p = yibao_domain::policy::Policy::from_json(&std::fs::read_to_string(&f).expect("read")).expect("policy");
@@ -66,17 +81,30 @@ fn presettle_setup() -> (yibao_store_tests::TestStore, Vec<u8>) {
         let (_, r, _) = yibao_gateway::handle(&store, &body, None, now());
         r.unwrap_or_else(|e| panic!("{infno}: {e}"))
     };
-    let reg = call("2201", 1, json!({ "data": { "psn_no": psn_no, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "02", "ipt_otp_no": "OP1" } }));
+    let reg = call(
+        "2201",
+        1,
+        json!({ "data": { "psn_no": psn_no, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "02", "ipt_otp_no": "OP1" } }),
+    );
     let mdtrt_id = reg["data"]["mdtrt_id"].as_str().expect("mdtrt_id").to_owned();
     call("2204", 2, json!({ "feedetail": fee_rows(&mdtrt_id, &psn_no, &items, 20) }));
-    let pre = envelope("2206", &format!("{code}{}0003", now().compact()), &code, "110100", json!({ "data": {
+    let pre = envelope(
+        "2206",
+        &format!("{code}{}0003", now().compact()),
+        &code,
+        "110100",
+        json!({ "data": {
         "psn_no": psn_no, "mdtrt_cert_type": "02", "med_type": "11", "medfee_sumamt": "740.00", "psn_setlway": "01",
-        "mdtrt_id": mdtrt_id, "chrg_bchno": "B1", "acct_used_flag": "1", "insutype": "310" } }));
+        "mdtrt_id": mdtrt_id, "chrg_bchno": "B1", "acct_used_flag": "1", "insutype": "310" } }),
+    );
     (store, pre)
 }
 
+/// (local code, national code) of a catalogue item.
+type Item = (String, String);
+
 /// A Beijing hospital, an in-service employee of Beijing, and 20 of the hospital's plain items.
-fn pick(store: &Store) -> Result<(String, String, Vec<(String, String)>), DbError> {
+fn pick(store: &Store) -> Result<(String, String, Vec<Item>), DbError> {
     store.read(|tx| {
         let code = tx.query("SELECT fixmedins_code FROM institution WHERE admdvs LIKE '1101%' AND fixmedins_type = '1' ORDER BY fixmedins_code LIMIT 1", &[])?[0].str(0)?;
         let psn = tx.query("SELECT e.psn_no FROM enrollment e WHERE e.insuplc_admdvs = '110100' AND e.insutype = '310' AND e.psn_type LIKE '11%'
@@ -86,7 +114,7 @@ fn pick(store: &Store) -> Result<(String, String, Vec<(String, String)>), DbErro
                     WHERE m.fixmedins_code = $1 AND c.pric_uplmt IS NULL AND c.lmt_used_flag = 0 AND c.rules = '{}' ORDER BY 1 LIMIT 20", params![code.as_str()])?
             .iter()
             .map(|r| Ok((r.str(0)?, r.str(1)?)))
-            .collect::<Result<Vec<_>, DbError>>()?;
+            .collect::<Result<Vec<Item>, DbError>>()?;
         Ok((code, psn, items))
     })
 }
@@ -102,7 +130,9 @@ fn presettle(c: &mut Criterion) {
     });
     let (_, answer, _) = yibao_gateway::handle(&store, &body, None, t);
     let answer = json!({ "infcode": 0, "output": answer.expect("pre-settles") });
-    c.bench_function("response/serialize_2206", |b| b.iter(|| serde_json::to_vec(black_box(&answer)).expect("serializes")));
+    c.bench_function("response/serialize_2206", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&answer)).expect("serializes"))
+    });
 }
 
 criterion_group!(benches, parse, presettle);

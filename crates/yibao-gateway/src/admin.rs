@@ -79,9 +79,11 @@ pub fn in_scope(scope: &str, admdvs: &str) -> bool {
     scope.get(..4).is_some() && scope.get(..4) == admdvs.get(..4)
 }
 
-/// `inner` is a scope within `outer`.
+/// `inner` is a scope within `outer`: inside it, and no wider (a city cannot grant a province,
+/// only the national scope grants the national scope).
 fn scope_within(outer: &str, inner: &str) -> bool {
-    in_scope(outer, inner) && (outer == "000000" || inner != "000000") && !(inner.ends_with("0000") && !outer.ends_with("0000"))
+    let wider = (inner == "000000" && outer != "000000") || (inner.ends_with("0000") && !outer.ends_with("0000"));
+    in_scope(outer, inner) && !wider
 }
 
 /// An admin refusal or failure: HTTP status, stable code, message.
@@ -174,7 +176,11 @@ impl Actor {
         if in_scope(self.scope(), admdvs) {
             return Ok(());
         }
-        Err(fail(403, "OUT_OF_SCOPE", format!("{what} is in region {admdvs}, outside this operator's region {}", self.scope())))
+        Err(fail(
+            403,
+            "OUT_OF_SCOPE",
+            format!("{what} is in region {admdvs}, outside this operator's region {}", self.scope()),
+        ))
     }
 }
 
@@ -188,10 +194,7 @@ fn unix(now: DateTime) -> i64 {
 
 fn audit(tx: &mut dyn Tx, actor: &Actor, now: DateTime, action: &str, target: &str, detail: &str) -> AdminResult<()> {
     let name = actor.name();
-    audit::append(
-        tx,
-        &audit::Entry { stream: ADMIN_STREAM, at_time: now.0, actor: &name, action, target, detail },
-    )?;
+    audit::append(tx, &audit::Entry { stream: ADMIN_STREAM, at_time: now.0, actor: &name, action, target, detail })?;
     Ok(())
 }
 
@@ -224,7 +227,11 @@ pub fn login(store: &Store, logins: &Logins, opter_id: &str, password: &str) -> 
         let f = logins.failures.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((n, at)) = f.get(opter_id) {
             if *n >= MAX_FAILURES && at.elapsed() < LOCKOUT {
-                return Err(fail(429, "LOGIN_LOCKED", format!("too many failed logins for {opter_id}; try again later")));
+                return Err(fail(
+                    429,
+                    "LOGIN_LOCKED",
+                    format!("too many failed logins for {opter_id}; try again later"),
+                ));
             }
         }
     }
@@ -255,7 +262,8 @@ pub fn login(store: &Store, logins: &Logins, opter_id: &str, password: &str) -> 
     f.remove(opter_id);
     drop(f);
     let o = op.ok_or_else(bad)?;
-    let role = Role::parse(&o.role).ok_or_else(|| fail(500, "INTERNAL", format!("operator {opter_id} has an unknown role")))?;
+    let role = Role::parse(&o.role)
+        .ok_or_else(|| fail(500, "INTERNAL", format!("operator {opter_id} has an unknown role")))?;
     let s = Session { opter_id: o.opter_id, role, scope: o.admdvs, expires: unix(now_local()) + TOKEN_TTL_SECS };
     let token = yibao_crypto::token::sign(&store.vault().mac_key("operator-token"), &token_payload(&s));
     Ok((token, s))
@@ -264,7 +272,9 @@ pub fn login(store: &Store, logins: &Logins, opter_id: &str, password: &str) -> 
 /// An argon2id hash of a random password: compared against when an id is unknown.
 fn dummy_hash() -> &'static str {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    H.get_or_init(|| yibao_crypto::password::hash(&yibao_crypto::hex(&yibao_crypto::random::<16>())).unwrap_or_default())
+    H.get_or_init(|| {
+        yibao_crypto::password::hash(&yibao_crypto::hex(&yibao_crypto::random::<16>())).unwrap_or_default()
+    })
 }
 
 /// The session a bearer token stands for: signature, expiry, and the operator still active with
@@ -276,7 +286,8 @@ pub fn session(store: &Store, token: &str) -> AdminResult<Session> {
     let v: Value = serde_json::from_slice(&payload).map_err(|_| bad("the session token is not valid"))?;
     let s = Session {
         opter_id: v["sub"].as_str().unwrap_or_default().to_owned(),
-        role: Role::parse(v["role"].as_str().unwrap_or_default()).ok_or_else(|| bad("the session token is not valid"))?,
+        role: Role::parse(v["role"].as_str().unwrap_or_default())
+            .ok_or_else(|| bad("the session token is not valid"))?,
         scope: v["scope"].as_str().unwrap_or_default().to_owned(),
         expires: v["exp"].as_i64().unwrap_or(0),
     };
@@ -305,25 +316,40 @@ pub struct NewOperator {
 /// administrators within its own region; a national administrator anyone.
 pub fn add_operator(store: &Store, actor: &Actor, n: &NewOperator) -> AdminResult<Value> {
     actor.require(&[Role::RegionalAdmin, Role::NationalAdmin], "adding an operator")?;
-    let role = Role::parse(&n.role)
-        .ok_or_else(|| fail(400, "BAD_REQUEST", format!("role {:?}: clerk, auditor, regional_admin or national_admin", n.role)))?;
-    if n.opter_id.is_empty() || n.opter_id.len() > 64 || !n.opter_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+    let role = Role::parse(&n.role).ok_or_else(|| {
+        fail(400, "BAD_REQUEST", format!("role {:?}: clerk, auditor, regional_admin or national_admin", n.role))
+    })?;
+    if n.opter_id.is_empty()
+        || n.opter_id.len() > 64
+        || !n.opter_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
         return Err(fail(400, "BAD_REQUEST", "opter_id: 1 to 64 letters, digits, '-', '_' or '.'"));
     }
     if n.opter_name.chars().count() > 50 {
         return Err(fail(400, "BAD_REQUEST", "opter_name: at most 50 characters"));
     }
-    yibao_domain::codes::Admdvs::parse(&n.admdvs).map_err(|e| fail(400, "BAD_REQUEST", format!("admdvs: {e}")))?;
+    if n.admdvs != "000000" {
+        yibao_domain::codes::Admdvs::parse(&n.admdvs).map_err(|e| fail(400, "BAD_REQUEST", format!("admdvs: {e}")))?;
+    }
     if role > actor.role() || (role == Role::NationalAdmin && actor.role() != Role::NationalAdmin) {
-        return Err(fail(403, "FORBIDDEN_ROLE", format!("a {} cannot create a {}", actor.role().as_str(), role.as_str())));
+        return Err(fail(
+            403,
+            "FORBIDDEN_ROLE",
+            format!("a {} cannot create a {}", actor.role().as_str(), role.as_str()),
+        ));
     }
     if role == Role::NationalAdmin && n.admdvs != "000000" {
         return Err(fail(400, "BAD_REQUEST", "a national administrator's admdvs is 000000"));
     }
     if !scope_within(actor.scope(), &n.admdvs) {
-        return Err(fail(403, "OUT_OF_SCOPE", format!("region {} is outside this operator's region {}", n.admdvs, actor.scope())));
+        return Err(fail(
+            403,
+            "OUT_OF_SCOPE",
+            format!("region {} is outside this operator's region {}", n.admdvs, actor.scope()),
+        ));
     }
-    let pwd_hash = yibao_crypto::password::hash(&n.password).map_err(|e| fail(400, "BAD_REQUEST", format!("password: {e}")))?;
+    let pwd_hash =
+        yibao_crypto::password::hash(&n.password).map_err(|e| fail(400, "BAD_REQUEST", format!("password: {e}")))?;
     let now = now_local();
     let o = Operator {
         opter_id: n.opter_id.clone(),
@@ -374,7 +400,14 @@ pub fn issue_credential(store: &Store, actor: &Actor, code: &str, sm2_pubkey: Op
         let admdvs = institution_admdvs(tx, code)?;
         actor.require_scope(&admdvs, &format!("institution {code}"))?;
         let c = credential::issue(tx, code, sm2_pubkey, unix(now))?;
-        audit(tx, actor, now, "credential.issue", &c.paasid, &format!("fixmedins_code={code} sm2={}", sm2_pubkey.is_some()))?;
+        audit(
+            tx,
+            actor,
+            now,
+            "credential.issue",
+            &c.paasid,
+            &format!("fixmedins_code={code} sm2={}", sm2_pubkey.is_some()),
+        )?;
         Ok::<_, AdminError>(c)
     })?;
     Ok(credential_json(&c, true))
@@ -429,7 +462,12 @@ fn mask_certno(certno: &str) -> String {
     if c.len() <= 10 {
         return "*".repeat(c.len());
     }
-    format!("{}{}{}", c[..6].iter().collect::<String>(), "*".repeat(c.len() - 10), c[c.len() - 4..].iter().collect::<String>())
+    format!(
+        "{}{}{}",
+        c[..6].iter().collect::<String>(),
+        "*".repeat(c.len() - 10),
+        c[c.len() - 4..].iter().collect::<String>()
+    )
 }
 
 fn mask_tel(tel: &str) -> String {
@@ -437,7 +475,12 @@ fn mask_tel(tel: &str) -> String {
     if c.len() <= 7 {
         return "*".repeat(c.len());
     }
-    format!("{}{}{}", c[..3].iter().collect::<String>(), "*".repeat(c.len() - 7), c[c.len() - 4..].iter().collect::<String>())
+    format!(
+        "{}{}{}",
+        c[..3].iter().collect::<String>(),
+        "*".repeat(c.len() - 7),
+        c[c.len() - 4..].iter().collect::<String>()
+    )
 }
 
 /// A person as an operator may see them (see the module table); `reveal` asks for the clear

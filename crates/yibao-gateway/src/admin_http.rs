@@ -105,7 +105,9 @@ async fn login(State(app): State<App>, body: Bytes) -> Answer {
         let v = body_json(&body)?;
         let id = text(&v, "opter_id")?;
         let (token, s) = admin::login(&app.store, &app.logins, &id, &text(&v, "password")?)?;
-        Ok(json!({ "token": token, "opter_id": s.opter_id, "role": s.role.as_str(), "admdvs": s.scope, "expires": s.expires }))
+        Ok(
+            json!({ "token": token, "opter_id": s.opter_id, "role": s.role.as_str(), "admdvs": s.scope, "expires": s.expires }),
+        )
     });
     answer(task.await.unwrap_or_else(|e| Err(AdminError { status: 500, code: "INTERNAL", message: e.to_string() })))
 }
@@ -148,9 +150,15 @@ async fn issue_credential(State(app): State<App>, headers: HeaderMap, body: Byte
     .await
 }
 
-async fn rotate_credential(State(app): State<App>, Path(paasid): Path<String>, headers: HeaderMap, body: Bytes) -> Answer {
+async fn rotate_credential(
+    State(app): State<App>,
+    Path(paasid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
     as_operator(app, headers, move |app, a| {
-        let overlap = if body.is_empty() { None } else { body_json(&body)?.get("overlap_secs").and_then(Value::as_i64) };
+        let overlap =
+            if body.is_empty() { None } else { body_json(&body)?.get("overlap_secs").and_then(Value::as_i64) };
         let r = admin::rotate_credential(&app.store, a, &paasid, overlap.unwrap_or(admin::ROTATE_OVERLAP_SECS));
         app.guard.forget_credential(&paasid);
         r
@@ -182,5 +190,7 @@ async fn verify_audit(State(app): State<App>, headers: HeaderMap) -> Answer {
 
 async fn ec_public_key(State(app): State<App>) -> Answer {
     let pk = crate::ecred::public_key(app.store.vault());
-    answer(Ok(json!({ "algorithm": "SM2 with SM3, user id 1234567812345678", "public_key": pk.to_hex(), "pem": pk.to_pem() })))
+    answer(Ok(
+        json!({ "algorithm": "SM2 with SM3, user id 1234567812345678", "public_key": pk.to_hex(), "pem": pk.to_pem() }),
+    ))
 }

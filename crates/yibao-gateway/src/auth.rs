@@ -157,13 +157,7 @@ const CAINFO_MAX: usize = 1024;
 
 impl Guard {
     pub fn new(mode: AuthMode, limits: Limits) -> Guard {
-        Guard {
-            mode,
-            limits,
-            nonces: Mutex::default(),
-            buckets: Mutex::default(),
-            creds: Mutex::default(),
-        }
+        Guard { mode, limits, nonces: Mutex::default(), buckets: Mutex::default(), creds: Mutex::default() }
     }
 
     /// Forgets a cached credential (after a rotation or revocation in this process).
@@ -221,9 +215,9 @@ impl Guard {
         if sig.len() != 64 || !sig.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(refused(401, "AUTH_MALFORMED", "x-tif-signature: 64 hex digits (SHA-256)"));
         }
-        let cred = self
-            .credential(store, &paasid)?
-            .ok_or_else(|| refused(401, "AUTH_UNKNOWN_PAASID", format!("x-tif-paasid {paasid} is not a credential of this platform")))?;
+        let cred = self.credential(store, &paasid)?.ok_or_else(|| {
+            refused(401, "AUTH_UNKNOWN_PAASID", format!("x-tif-paasid {paasid} is not a credential of this platform"))
+        })?;
         if !cred.active() {
             return Err(refused(401, "AUTH_REVOKED", format!("credential {paasid} was revoked")));
         }
@@ -254,7 +248,7 @@ impl Guard {
     fn remember_nonce(&self, paasid: &str, nonce: &str, until: i64, now_unix: i64) -> Result<()> {
         let mut n = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
         n.inserts += 1;
-        if n.seen.len() >= self.limits.nonce_capacity || n.inserts % 4096 == 0 {
+        if n.seen.len() >= self.limits.nonce_capacity || n.inserts.is_multiple_of(4096) {
             n.seen.retain(|_, until| *until >= now_unix);
         }
         let key = (paasid.to_owned(), nonce.to_owned());
@@ -335,7 +329,10 @@ impl Caller {
                 return Err(refused(
                     401,
                     "AUTH_SIGNATURE_REQUIRED",
-                    format!("credential {} registered an SM2 key: sign the envelope with signtype SM2 and cainfo", self.paasid),
+                    format!(
+                        "credential {} registered an SM2 key: sign the envelope with signtype SM2 and cainfo",
+                        self.paasid
+                    ),
                 ))
             }
             _ => {}
@@ -487,7 +484,8 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_and_escapes() {
-        let v: Value = serde_json::from_str(r#"{"b": [1, 2.50, "x\ny"], "a": {"d": null, "c": true}, "é": "\u0001/"}"#).unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{"b": [1, 2.50, "x\ny"], "a": {"d": null, "c": true}, "é": "\u0001/"}"#).unwrap();
         assert_eq!(canonical_json(&v), r#"{"a":{"c":true,"d":null},"b":[1,2.50,"x\ny"],"é":"\u0001/"}"#);
     }
 
@@ -502,10 +500,7 @@ mod tests {
 
     #[test]
     fn rate_limit_refuses_after_the_burst_and_is_bounded() {
-        let g = Guard::new(
-            AuthMode::Off,
-            Limits { rate_per_sec: 1.0, burst: 3.0, rate_keys: 2, ..Limits::default() },
-        );
+        let g = Guard::new(AuthMode::Off, Limits { rate_per_sec: 1.0, burst: 3.0, rate_keys: 2, ..Limits::default() });
         for _ in 0..3 {
             g.rate_limit("H1").unwrap();
         }

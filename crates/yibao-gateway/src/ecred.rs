@@ -10,17 +10,17 @@
 //!   e-credential key, over `"yibao-ec-v1\0" ‖ admdvs6 ‖ payload`.
 //!
 //! The token is self-contained: anyone with the platform's public key (`GET /ec/public-key`) can
-//! check it offline. Its length is 8 + ⌈4·(77 + len(psn_no))/3⌉ characters: 132 for a
-//! 16-character psn_no. That is longer than the 64 characters of the spec's `ecToken`
+//! check it offline. Its length is 8 + ⌈4·(77 + len(psn_no))/3⌉ characters: 131 for the demo
+//! world's 15-character psn_no. That is longer than the 64 characters of the spec's `ecToken`
 //! field, because an SM2 signature alone is 64 bytes; `mdtrt_cert_no` accepts up to 200
 //! characters for type 01.
 //!
 //! "Used" means bound to a visit: the first state-changing transaction that presents a token
 //! (2201 registration, 2401 admission, 2102 pharmacy sale, or 2207/2304 settlement of a visit
 //! registered otherwise) binds it to its visit. Presenting it again for the same visit (2207
-//! after 2201) is accepted while it is fresh; for any other visit it is refused. Reads (1101,
-//! 2206 pre-settlement, …) check the token but never bind it. An expired token is refused
-//! everywhere.
+//! after 2201) is accepted while it is fresh; for any other visit, or to open another visit, it
+//! is refused. Reads (1101, 2206 pre-settlement, …) check the token but never bind it; a read
+//! about the person alone (1101) accepts a bound token. An expired token is refused everywhere.
 
 use crate::error::{biz, Result};
 use serde_json::Value;
@@ -81,7 +81,8 @@ pub fn issue(vault: &Vault, admdvs: &str, psn_no: &str, now_unix: i64, ttl_secs:
 
 /// Checks a presented token: shape, signature under a platform key, expiry.
 pub fn verify(vault: &Vault, token: &str, now_unix: i64) -> Result<Token> {
-    let malformed = || biz("mdtrt_cert_no: not an e-credential token (医保电子凭证); ask the holder to show the code again");
+    let malformed =
+        || biz("mdtrt_cert_no: not an e-credential token (医保电子凭证); ask the holder to show the code again");
     if token.len() > TOKEN_MAX || token.len() < 10 || !token.is_ascii() {
         return Err(malformed());
     }
@@ -122,16 +123,15 @@ pub fn presented(vault: &Vault, input: &Value, now_unix: i64) -> Result<Option<(
             continue;
         }
         let path = format!("input.{node}");
-        let no = d
-            .get("mdtrt_cert_no")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| biz(format!("{path}.mdtrt_cert_no: required for mdtrt_cert_type 01 (the e-credential token)")))?;
+        let no = d.get("mdtrt_cert_no").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).ok_or_else(
+            || biz(format!("{path}.mdtrt_cert_no: required for mdtrt_cert_type 01 (the e-credential token)")),
+        )?;
         let t = verify(vault, no, now_unix)?;
         if let Some(p) = d.get("psn_no").and_then(Value::as_str).map(str::trim).filter(|p| !p.is_empty()) {
             if p != t.psn_no {
-                return Err(biz(format!("{path}.mdtrt_cert_no: the e-credential belongs to another person than psn_no {p}")));
+                return Err(biz(format!(
+                    "{path}.mdtrt_cert_no: the e-credential belongs to another person than psn_no {p}"
+                )));
             }
         }
         return Ok(Some((path, t)));
@@ -148,8 +148,30 @@ pub fn visit_of(input: &Value, output: &Value) -> Option<String> {
         .or_else(|| ["data", "result", "setlinfo"].iter().find_map(|n| output.get(n).and_then(s)))
 }
 
+/// Refuses a token already bound to a visit when the request concerns another visit, or would
+/// open a new one (`opens_visit`). A read about the person alone (1101) may present it again.
+pub fn check_unused(tx: &mut dyn Tx, t: &Token, input: &Value, opens_visit: bool) -> Result<()> {
+    let Some(prev) = ecred::get(tx, &t.serial)? else { return Ok(()) };
+    let concerns = visit_of(input, &Value::Null);
+    let other_visit = concerns.as_deref().is_some_and(|m| m != prev.mdtrt_id);
+    if other_visit || (concerns.is_none() && opens_visit) {
+        return Err(biz(format!(
+            "mdtrt_cert_no: this e-credential was already used ({} for visit {}); ask the holder to refresh the code",
+            prev.infno, prev.mdtrt_id
+        )));
+    }
+    Ok(())
+}
+
 /// Binds a presented token to the visit, or refuses it when it is bound to another.
-pub fn bind(tx: &mut dyn Tx, t: &Token, mdtrt_id: &str, fixmedins_code: &str, infno: &str, now_unix: i64) -> Result<()> {
+pub fn bind(
+    tx: &mut dyn Tx,
+    t: &Token,
+    mdtrt_id: &str,
+    fixmedins_code: &str,
+    infno: &str,
+    now_unix: i64,
+) -> Result<()> {
     let u = EcUse {
         serial: t.serial.clone(),
         psn_no: t.psn_no.clone(),

@@ -43,6 +43,19 @@ fn required(m: &Map<String, Value>, f: &str, max: usize) -> Result<String> {
     Ok(v)
 }
 
+/// An optional field with the spec's length limit (interface-spec.md §1.2).
+fn optional(m: &Map<String, Value>, f: &str, max: usize) -> Result<Option<String>> {
+    let v = field(m, f)?;
+    if v.as_ref().is_some_and(|v| v.chars().count() > max) {
+        return Err(biz(format!("{f}: at most {max} characters")));
+    }
+    Ok(v)
+}
+
+/// Optional fields the platform does not use, checked for length only.
+const UNUSED_LIMITS: &[(&str, usize)] =
+    &[("dev_no", 100), ("dev_safe_info", 2000), ("cainfo", 1024), ("signtype", 10), ("enctype", 10)];
+
 impl Envelope {
     /// Parses the envelope. Extra keys are ignored (regions add their own); the input may be an
     /// object or a JSON string holding one (some HIS double-encode it).
@@ -71,6 +84,9 @@ impl Envelope {
         if !["1", "2", "3"].contains(&opter_type.as_str()) {
             return Err(biz(format!("opter_type: {opter_type:?} is not one of 1 (operator), 2 (kiosk), 3 (mobile)")));
         }
+        for (f, max) in UNUSED_LIMITS {
+            optional(&m, f, *max)?;
+        }
         let input = match m.remove("input") {
             None | Some(Value::Null) => Value::Object(Map::new()),
             Some(Value::String(s)) if s.trim().is_empty() => Value::Object(Map::new()),
@@ -85,15 +101,15 @@ impl Envelope {
             msgid,
             mdtrtarea_admvs,
             insuplc_admdvs,
-            recer_sys_code: field(&m, "recer_sys_code")?,
-            infver: field(&m, "infver")?,
+            recer_sys_code: optional(&m, "recer_sys_code", 10)?,
+            infver: optional(&m, "infver", 6)?,
             opter_type,
             opter: required(&m, "opter", 30)?,
-            opter_name: field(&m, "opter_name")?,
+            opter_name: optional(&m, "opter_name", 50)?,
             inf_time,
             fixmedins_code,
-            fixmedins_name: field(&m, "fixmedins_name")?,
-            sign_no: field(&m, "sign_no")?,
+            fixmedins_name: optional(&m, "fixmedins_name", 200)?,
+            sign_no: optional(&m, "sign_no", 30)?,
             input,
         })
     }

@@ -75,7 +75,12 @@ async fn call_path(
     run(app, AuthHeaders::from_map(&headers), body, paths::infno_of(&rest)).await
 }
 
-async fn run(app: App, headers: AuthHeaders, body: Bytes, path_infno: Option<&'static str>) -> (StatusCode, Json<Value>) {
+async fn run(
+    app: App,
+    headers: AuthHeaders,
+    body: Bytes,
+    path_infno: Option<&'static str>,
+) -> (StatusCode, Json<Value>) {
     let started = Instant::now();
     let (now, ms) = clock::now();
     let refmsg_time = envelope::stamp_ms(now, ms);
@@ -151,7 +156,8 @@ struct Raw {
 
 impl Raw {
     fn of(map: &Map<String, Value>) -> Raw {
-        let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let text =
+            |k: &str| map.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let signtype = text("signtype");
         let input = if signtype.is_some() { map.get("input").cloned() } else { None };
         Raw { signtype, cainfo: text("cainfo"), input }

@@ -155,14 +155,16 @@ fn bind(st: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<(), DbErro
     let mut highest = 0;
     for i in 1..=st.parameter_count() {
         let n = match st.parameter_name(i) {
-            Some(name) => name.get(1..).and_then(|d| d.parse::<usize>().ok()).filter(|&n| n > 0).ok_or_else(|| {
-                DbError::Other(format!("placeholder {name}: only $1, $2, … are supported"))
-            })?,
+            Some(name) => name
+                .get(1..)
+                .and_then(|d| d.parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .ok_or_else(|| DbError::Other(format!("placeholder {name}: only $1, $2, … are supported")))?,
             None => i,
         };
-        let v = params
-            .get(n - 1)
-            .ok_or_else(|| DbError::Other(format!("the statement uses ${n} but {} parameters were given", params.len())))?;
+        let v = params.get(n - 1).ok_or_else(|| {
+            DbError::Other(format!("the statement uses ${n} but {} parameters were given", params.len()))
+        })?;
         st.raw_bind_parameter(i, Param(v)).map_err(map_err)?;
         highest = highest.max(n);
     }

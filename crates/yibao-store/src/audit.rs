@@ -121,9 +121,22 @@ pub fn append(tx: &mut dyn Tx, e: &Entry) -> Result<AuditRecord, DbError> {
     rec.hash = rec.compute_hash();
     tx.execute(
         &format!("INSERT INTO audit_log ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
-        params![&rec.stream, rec.seq, rec.at_time, &rec.actor, &rec.action, &rec.target, &rec.detail, &rec.prev_hash, &rec.hash],
+        params![
+            &rec.stream,
+            rec.seq,
+            rec.at_time,
+            &rec.actor,
+            &rec.action,
+            &rec.target,
+            &rec.detail,
+            &rec.prev_hash,
+            &rec.hash
+        ],
     )?;
-    tx.execute("UPDATE audit_head SET seq = $2, hash = $3 WHERE stream = $1", params![&rec.stream, rec.seq, &rec.hash])?;
+    tx.execute(
+        "UPDATE audit_head SET seq = $2, hash = $3 WHERE stream = $1",
+        params![&rec.stream, rec.seq, &rec.hash],
+    )?;
     Ok(rec)
 }
 
@@ -135,10 +148,8 @@ pub fn records(tx: &mut dyn Tx, stream: &str, after_seq: i64, limit: i64) -> Res
 
 /// Every stream named by a record or a head.
 pub fn streams(tx: &mut dyn Tx) -> Result<Vec<String>, DbError> {
-    let rows = tx.query(
-        "SELECT stream FROM audit_head UNION SELECT DISTINCT stream FROM audit_log ORDER BY 1",
-        params![],
-    )?;
+    let rows =
+        tx.query("SELECT stream FROM audit_head UNION SELECT DISTINCT stream FROM audit_log ORDER BY 1", params![])?;
     rows.iter().map(|r| r.str(0)).collect()
 }
 

@@ -175,7 +175,9 @@ pub fn catalog_item_in_force(
     let mut best: Option<CatalogItem> = None;
     for r in &rows {
         let item = item_from(r)?;
-        let better = best.as_ref().is_none_or(|b| (level(&item), std::cmp::Reverse(item.begndate)) < (level(b), std::cmp::Reverse(b.begndate)));
+        let better = best.as_ref().is_none_or(|b| {
+            (level(&item), std::cmp::Reverse(item.begndate)) < (level(b), std::cmp::Reverse(b.begndate))
+        });
         if better {
             best = Some(item);
         }

@@ -68,7 +68,9 @@ const COLS: &str = "paasid, fixmedins_code, secret, prev_secret, prev_until, sm2
 fn from_row(tx: &dyn Tx, r: &Row) -> Result<Credential, DbError> {
     let v = vault_of(tx, "credential")?;
     let paasid = r.str(0)?;
-    let open = |col: &str, s: String| v.open(&aad(col, &paasid), &s).map_err(|e| DbError::Decode(format!("credential {paasid}: {e}")));
+    let open = |col: &str, s: String| {
+        v.open(&aad(col, &paasid), &s).map_err(|e| DbError::Decode(format!("credential {paasid}: {e}")))
+    };
     Ok(Credential {
         fixmedins_code: r.str(1)?,
         secret: open("secret", r.str(2)?)?,
@@ -129,7 +131,13 @@ pub fn rotate(tx: &mut dyn Tx, paasid: &str, overlap_until: i64, now: i64) -> Re
     let secret = new_secret();
     tx.execute(
         "UPDATE inst_credential SET secret = $2, prev_secret = $3, prev_until = $4, updt_time = $5 WHERE paasid = $1",
-        params![paasid, v.seal(&aad("secret", paasid), &secret), v.seal(&aad("prev_secret", paasid), &c.secret), overlap_until, now],
+        params![
+            paasid,
+            v.seal(&aad("secret", paasid), &secret),
+            v.seal(&aad("prev_secret", paasid), &c.secret),
+            overlap_until,
+            now
+        ],
     )?;
     c.prev_secret = Some(std::mem::replace(&mut c.secret, secret));
     c.prev_until = Some(overlap_until);

@@ -49,6 +49,11 @@ impl Store {
         &self.vault
     }
 
+    /// The same database under another key ring (key rotation, tests).
+    pub fn with_other_vault(&self, vault: Arc<Vault>) -> Store {
+        Store { backend: self.backend.clone(), ids: self.ids.clone(), vault }
+    }
+
     pub fn dialect(&self) -> Dialect {
         self.backend.dialect()
     }

@@ -48,7 +48,9 @@ fn from_row(r: &Row) -> Result<Operator, DbError> {
 /// Adds an operator; an opter_id already taken is `DbError::Unique`.
 pub fn insert(tx: &mut dyn Tx, o: &Operator) -> Result<(), DbError> {
     let n = tx.execute(
-        &format!("INSERT INTO operator ({COLS}, updt_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING"),
+        &format!(
+            "INSERT INTO operator ({COLS}, updt_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING"
+        ),
         params![&o.opter_id, &o.opter_name, &o.role, &o.admdvs, &o.pwd_hash, &o.stas, o.created],
     )?;
     if n == 0 {
@@ -68,13 +70,16 @@ pub fn count(tx: &mut dyn Tx) -> Result<i64, DbError> {
 
 /// Sets the status (active / disabled). Returns false for an unknown operator.
 pub fn set_stas(tx: &mut dyn Tx, opter_id: &str, stas: &str, now: i64) -> Result<bool, DbError> {
-    let n = tx.execute("UPDATE operator SET stas = $2, updt_time = $3 WHERE opter_id = $1", params![opter_id, stas, now])?;
+    let n =
+        tx.execute("UPDATE operator SET stas = $2, updt_time = $3 WHERE opter_id = $1", params![opter_id, stas, now])?;
     Ok(n > 0)
 }
 
 /// Replaces the password hash. Returns false for an unknown operator.
 pub fn set_password(tx: &mut dyn Tx, opter_id: &str, pwd_hash: &str, now: i64) -> Result<bool, DbError> {
-    let n =
-        tx.execute("UPDATE operator SET pwd_hash = $2, updt_time = $3 WHERE opter_id = $1", params![opter_id, pwd_hash, now])?;
+    let n = tx.execute(
+        "UPDATE operator SET pwd_hash = $2, updt_time = $3 WHERE opter_id = $1",
+        params![opter_id, pwd_hash, now],
+    )?;
     Ok(n > 0)
 }

@@ -7,10 +7,10 @@
 
 use crate::db::{vault_of, DbError, Row, Tx};
 use crate::params;
+use yibao_crypto::Vault;
 use yibao_domain::registry::{
     AccountEntry, Contribution, Employer, Enrollment, EntryKind, Institution, MulaidBinding, Person, PersonIdet, Region,
 };
-use yibao_crypto::Vault;
 use yibao_domain::{Date, DateTime, Fen};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

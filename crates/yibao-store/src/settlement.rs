@@ -9,9 +9,10 @@ use yibao_crypto::Vault;
 use yibao_domain::settle::FundRow;
 use yibao_domain::Fen;
 
-// Personal data: a stored answer (msg_log.response, settlement.body) holds the person's name and
-// certificate number, and a visit the number it was registered with, so these columns are
-// sealed with the store's vault (SM4-GCM, bound to column and row) like the person table.
+// Personal data: a stored answer (msg_log.response, settlement.body) may hold the person's name
+// and certificate number, and a visit the number it was registered with, so these columns are
+// sealed with the store's vault (SM4-GCM, bound to column and row) like the person table;
+// msg_log answers without personal data (fee results, ids) are kept as JSON.
 
 fn open_col(v: &Vault, col: &str, key: &str, sealed: &str) -> Result<String, DbError> {
     v.open(&format!("{col}|{key}"), sealed).map_err(|e| DbError::Decode(format!("{col} of {key}: {e}")))
@@ -19,6 +20,27 @@ fn open_col(v: &Vault, col: &str, key: &str, sealed: &str) -> Result<String, DbE
 
 fn seal_col(v: &Vault, col: &str, key: &str, text: &str) -> String {
     v.seal(&format!("{col}|{key}"), text)
+}
+
+/// JSON keys whose values are personal data.
+const PERSONAL_KEYS: &[&str] = &["\"certno\"", "\"psn_name\"", "\"mdtrt_cert_no\"", "\"tel\"", "\"addr\""];
+
+/// A stored answer is sealed when it holds personal data; others (fee results, ids) stay JSON,
+/// which saves sealing large fee uploads. A JSON answer starts with `{`, a sealed one with its
+/// key id.
+fn seal_answer(v: &Vault, msgid: &str, response: &str) -> String {
+    if PERSONAL_KEYS.iter().any(|k| response.contains(k)) || !response.starts_with('{') {
+        seal_col(v, "msg_log.response", msgid, response)
+    } else {
+        response.to_owned()
+    }
+}
+
+fn open_answer(v: &Vault, msgid: &str, stored: String) -> Result<String, DbError> {
+    if stored.starts_with('{') {
+        return Ok(stored);
+    }
+    open_col(v, "msg_log.response", msgid, &stored)
 }
 
 // ---- idempotency log ---------------------------------------------------------------------------
@@ -50,7 +72,7 @@ pub fn msg_get(tx: &mut dyn Tx, msgid: &str) -> Result<Option<MsgRecord>, DbErro
             req_digest: r.str(3)?,
             psn_no: r.opt_str(4)?,
             ref_id: r.opt_str(5)?,
-            response: open_col(&v, "msg_log.response", msgid, &r.str(6)?)?,
+            response: open_answer(&v, msgid, r.str(6)?)?,
             created: r.i64(7)?,
             reversed: r.bool(8)?,
         })
@@ -59,7 +81,7 @@ pub fn msg_get(tx: &mut dyn Tx, msgid: &str) -> Result<Option<MsgRecord>, DbErro
 }
 
 pub fn msg_put(tx: &mut dyn Tx, m: &MsgRecord) -> Result<(), DbError> {
-    let response = seal_col(&*vault_of(tx, "msg_log")?, "msg_log.response", &m.msgid, &m.response);
+    let response = seal_answer(&*vault_of(tx, "msg_log")?, &m.msgid, &m.response);
     tx.execute(
         "INSERT INTO msg_log (msgid, fixmedins_code, infno, req_digest, psn_no, ref_id, response, created, reversed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         params![m.msgid.as_str(), m.fixmedins_code.as_str(), m.infno.as_str(), m.req_digest.as_str(), m.psn_no.clone(), m.ref_id.clone(), response, m.created, m.reversed],
@@ -695,7 +717,7 @@ fn rekey_some(tx: &mut dyn Tx, limit: i64) -> Result<u64, DbError> {
         [("visit", "mdtrt_id", "mdtrt_cert_no"), ("msg_log", "msgid", "response"), ("settlement", "setl_id", "body")]
     {
         let rows = tx.query(
-            &format!("SELECT {key}, {col} FROM {table} WHERE {col} IS NOT NULL AND {col} NOT LIKE $1 LIMIT $2"),
+            &format!("SELECT {key}, {col} FROM {table} WHERE {col} IS NOT NULL AND {col} NOT LIKE $1 AND {col} NOT LIKE '{{%' LIMIT $2"),
             params![current.as_str(), limit],
         )?;
         let label = format!("{table}.{col}");

@@ -120,7 +120,11 @@ fn run(cli: Cli) -> Res {
                     trust::demo_credentials(&store, &demo_file(&cli.db))?;
                 }
             }
-            let limits = yibao_gateway::Limits { rate_per_sec: rate_limit, burst: (rate_limit * 2.0).max(1.0), ..Default::default() };
+            let limits = yibao_gateway::Limits {
+                rate_per_sec: rate_limit,
+                burst: (rate_limit * 2.0).max(1.0),
+                ..Default::default()
+            };
             serve(yibao_gateway::App::with_auth(store, auth, limits), &listen)
         }
         Cmd::Credential(c) => trust::credential(&open_store(&cli.db)?, c),

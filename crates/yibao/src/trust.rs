@@ -126,7 +126,9 @@ pub enum EcCmd {
 
 pub fn ec(store: &Store, cmd: EcCmd) -> Res {
     match cmd {
-        EcCmd::Issue { psn_no, ttl } => print(&admin::issue_ec(store, &system(), &psn_no, ttl).map_err(|e| e.to_string())?),
+        EcCmd::Issue { psn_no, ttl } => {
+            print(&admin::issue_ec(store, &system(), &psn_no, ttl).map_err(|e| e.to_string())?)
+        }
     }
 }
 
@@ -197,9 +199,8 @@ pub fn rekey(store: &Store) -> Res {
     let mut after = String::new();
     let mut persons = 0;
     loop {
-        let (next, n) = store
-            .write(|tx| yibao_store::registry::rekey_persons(tx, &after, 1000))
-            .map_err(|e| e.to_string())?;
+        let (next, n) =
+            store.write(|tx| yibao_store::registry::rekey_persons(tx, &after, 1000)).map_err(|e| e.to_string())?;
         persons += n;
         match next {
             Some(p) => after = p,

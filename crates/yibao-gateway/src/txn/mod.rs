@@ -114,6 +114,9 @@ pub fn dispatch(ctx: &Ctx) -> Result<Value> {
     match h {
         Handler::Read(f) => ctx.store.read(|tx| {
             caller(ctx, tx)?;
+            if let Some((_, t)) = &ec {
+                ecred::check_unused(tx, t, &ctx.env.input, false)?;
+            }
             f(ctx, tx)
         }),
         Handler::Write(f) => write(ctx, f, ec.map(|(_, t)| t)),
@@ -134,8 +137,12 @@ fn write(ctx: &Ctx, f: WriteFn, ec: Option<ecred::Token>) -> Result<Value> {
             return replay(env, &digest, prev);
         }
         caller(ctx, tx)?;
+        let binds = BINDS_ECRED.contains(&env.infno.as_str());
+        if let Some(t) = &ec {
+            ecred::check_unused(tx, t, &env.input, binds)?;
+        }
         let done = f(ctx, tx)?;
-        if let Some(t) = ec.as_ref().filter(|_| BINDS_ECRED.contains(&env.infno.as_str())) {
+        if let Some(t) = ec.as_ref().filter(|_| binds) {
             let mdtrt_id = ecred::visit_of(&env.input, &done.output).unwrap_or_else(|| env.msgid.clone());
             ecred::bind(tx, t, &mdtrt_id, &env.fixmedins_code, &env.infno, unix_of(ctx.now))?;
         }

@@ -67,7 +67,9 @@ pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let enrollments = registry::enrollments_as_of(tx, &p.psn_no, on)?;
     // Asked about a past day, the balance is the one at the end of that day.
     let balc = match at {
-        Some(t) if t.date() < ctx.now.date() => registry::account_balance_at(tx, &p.psn_no, yibao_domain::DateTime::from_date(t.date().add_days(1)))?,
+        Some(t) if t.date() < ctx.now.date() => {
+            registry::account_balance_at(tx, &p.psn_no, yibao_domain::DateTime::from_date(t.date().add_days(1)))?
+        }
         _ => registry::account_balance(tx, &p.psn_no)?,
     };
     let insuinfo: Vec<Value> = enrollments.iter().map(|e| insuinfo(tx, e, balc)).collect::<Result<_>>()?;

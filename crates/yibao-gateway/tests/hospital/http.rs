@@ -59,7 +59,11 @@ fn the_calculator_answers_over_http() {
     let (status, r) = post(addr, "/api/calc", &case.to_string());
     assert!(status.contains("200"), "{status} {r}");
     assert_eq!(r["outcome"]["hifp_pay"].to_string(), "15725.00", "WE-25 through the endpoint");
-    let (status, r) = post(addr, "/api/calc", r#"{"policy": {"admdvs": "x"}, "person": {"psn_type": "1101"}, "visit": {"med_type": "21", "grade": 3}, "lines": []}"#);
+    let (status, r) = post(
+        addr,
+        "/api/calc",
+        r#"{"policy": {"admdvs": "x"}, "person": {"psn_type": "1101"}, "visit": {"med_type": "21", "grade": 3}, "lines": []}"#,
+    );
     assert!(status.contains("400"), "{status}");
     assert_eq!(r["code"], "CALC_BAD_POLICY");
 }

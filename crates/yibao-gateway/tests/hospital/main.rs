@@ -3,9 +3,11 @@
 
 mod client;
 mod errors;
+mod fuzz_corpus;
 mod http;
 mod inpatient;
 mod outpatient;
 mod pharmacy;
 mod property;
 mod reconcile;
+mod trust;

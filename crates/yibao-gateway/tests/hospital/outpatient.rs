@@ -5,7 +5,7 @@ use yibao_store::Store;
 use yibao_store_tests::conformance;
 
 /// Registers a Beijing employee at a 三级 hospital and uploads two lines (甲 and 乙).
-fn register_and_upload(h: &Hospital, psn: &(String, String)) -> (String, Fen) {
+pub(crate) fn register_and_upload(h: &Hospital, psn: &(String, String)) -> (String, Fen) {
     let (psn_no, certno) = psn;
     h.ok("9001", json!({ "signIn": { "opter_no": "0001", "mac": "00:00", "ip": "127.0.0.1" } }));
     let info =
@@ -33,7 +33,7 @@ fn register_and_upload(h: &Hospital, psn: &(String, String)) -> (String, Fen) {
     (mdtrt_id, Fen(3700 + 4520))
 }
 
-fn settle_input(psn_no: &str, certno: &str, mdtrt_id: &str, pre: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn settle_input(psn_no: &str, certno: &str, mdtrt_id: &str, pre: &serde_json::Value) -> serde_json::Value {
     let s = &pre["setlinfo"];
     json!({ "data": {
         "psn_no": psn_no, "mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "med_type": "11", "medfee_sumamt": s["medfee_sumamt"],

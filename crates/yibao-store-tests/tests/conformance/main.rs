@@ -7,3 +7,4 @@ mod group_commit;
 mod policy;
 mod registry;
 mod settlement;
+mod trust;
