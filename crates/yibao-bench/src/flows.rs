@@ -7,13 +7,13 @@
 //! * inpatient stay: 2401 → 2301 a day → 2304 mid-stay → more 2301 → 2402 → 2304 final.
 
 use crate::his::{split_fields, Ctx, Failure};
-use crate::rng::Rng;
 use crate::stats::FlowKind;
 use crate::world::{Institution, Person, World};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;
 use yibao_domain::Fen;
+use yibao_seed::rng::Rng;
 
 /// Per mille of flows of each kind, and of visits that end with each extra step.
 #[derive(Clone, Copy, Debug)]

@@ -134,9 +134,10 @@ impl Ctx {
                         String::from_utf8_lossy(&bytes)
                     )));
                 }
-                Err(e) if first.elapsed() < self.retry_for => {
+                // No answer: the outcome is unknown, so the same request goes again (the
+                // server may be restarting); its msgid makes a repeat harmless.
+                Err(_) if first.elapsed() < self.retry_for => {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    let _ = e;
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 Err(e) => {
@@ -213,4 +214,29 @@ pub fn split_fields(s: &BTreeMap<&str, Fen>) -> Value {
         "preselfpay_amt": s.get("preselfpay_amt").copied().unwrap_or(Fen::ZERO),
         "inscp_scp_amt": s.get("inscp_scp_amt").copied().unwrap_or(Fen::ZERO),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msgids_have_the_spec_shape_and_differ() {
+        let ctx = Ctx::new(
+            Client::new("127.0.0.1:9".parse().expect("addr"), "/"),
+            std::sync::Arc::new(Stats::new(Duration::ZERO)),
+            Duration::ZERO,
+        );
+        let (a, b) = (ctx.msgid("H11010000001"), ctx.msgid("H11010000001"));
+        assert_eq!(a.len(), 30);
+        assert!(a.starts_with("H11010000001") && a[12..].bytes().all(|c| c.is_ascii_digit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn infcode_reads_numbers_and_strings() {
+        assert_eq!(infcode(&serde_json::json!({ "infcode": 0 })), 0);
+        assert_eq!(infcode(&serde_json::json!({ "infcode": "-2" })), -2);
+        assert_eq!(infcode(&serde_json::json!({})), -1);
+    }
 }

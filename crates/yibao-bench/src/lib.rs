@@ -11,7 +11,7 @@ mod disk;
 mod flows;
 mod his;
 mod http;
-mod rng;
+
 mod server;
 mod stats;
 mod world;
@@ -105,9 +105,18 @@ pub fn run(db: &str, args: BenchArgs, open_store: OpenStore) -> Result<(), Strin
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let target = Target::choose(db, &args)?;
-    let result = rt.block_on(bench(&target, &args, mix, open_store));
-    if !args.keep {
-        target.clean_up();
+    // Opened here, outside the runtime, and dropped here too: the PostgreSQL client is
+    // synchronous and may not be created or dropped on the generator's runtime. (A store opened
+    // before the server starts is fine: whoever opens first applies the migrations.)
+    let result = open_store(&target.db).and_then(|store| {
+        let r = rt.block_on(bench(&target, &args, mix, &store));
+        drop(rt);
+        drop(store);
+        r
+    });
+    match (&target.temp, args.keep) {
+        (Some(dir), true) => eprintln!("the store and the server's log are kept in {}", dir.display()),
+        _ => target.clean_up(),
     }
     result
 }
@@ -211,7 +220,7 @@ fn reset_postgres(url: &str) -> Result<(), String> {
         .map_err(|e| format!("recreating database {name}: {e}"))
 }
 
-async fn bench(target: &Target, args: &BenchArgs, mix: Mix, open_store: OpenStore) -> Result<(), String> {
+async fn bench(target: &Target, args: &BenchArgs, mix: Mix, store: &Store) -> Result<(), String> {
     let mut server = None;
     let addr = match target.url {
         Some(a) => a,
@@ -226,15 +235,16 @@ async fn bench(target: &Target, args: &BenchArgs, mix: Mix, open_store: OpenStor
             a
         }
     };
-    let store = open_store(&target.db)?;
-    let world = Arc::new(world::World::load(&store, his::now(), 5_000)?);
+    let st = store.clone();
+    let world = Arc::new(blocking(move || world::World::load(&st, his::now(), 5_000)).await?);
     eprintln!(
         "world: {} hospitals, {} pharmacies, {} persons",
         world.hospitals.len(),
         world.pharmacies.len(),
         world.person_count()
     );
-    let before = check::before(&store)?;
+    let st = store.clone();
+    let before = Arc::new(blocking(move || check::before(&st)).await?);
     let stats = Arc::new(stats::Stats::new(Duration::from_secs_f64(args.warmup)));
     let client = http::Client::new(addr, "/fsi/api/rsfComIfsService/callService");
     let retry_for = Duration::from_secs(if args.crash { 120 } else { 30 });
@@ -253,7 +263,8 @@ async fn bench(target: &Target, args: &BenchArgs, mix: Mix, open_store: OpenStor
         };
         cpu.add(at_start, cpu.snapshot(&server));
         measured += took;
-        let verdict = check::run(&store, &before, &ctx.ledger()).map_err(|e| e.to_string())?;
+        let (st, b, c) = (store.clone(), before.clone(), ctx.clone());
+        let verdict = blocking(move || check::run(&st, &b, &c.ledger())).await?;
         report_check(cycle, crash, &verdict);
         verdicts.push(json!({ "cycle": cycle, "killed_after_s": crash, "findings": verdict.findings, "figures": verdict.figures }));
     }
@@ -286,6 +297,12 @@ async fn bench(target: &Target, args: &BenchArgs, mix: Mix, open_store: OpenStor
         return Err(format!("{refused} request(s) failed and {acked} settlement(s) were acknowledged: see above"));
     }
     Ok(())
+}
+
+/// Runs store work (synchronous, and on PostgreSQL driving a runtime of its own) off the
+/// generator's runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| format!("store work failed: {e}"))?
 }
 
 fn report_check(cycle: u32, crash: Option<f64>, v: &check::Verdict) {
@@ -333,7 +350,8 @@ async fn load(plan: LoadPlan<'_>) -> Duration {
 /// Starts flows at `rate` a second until `deadline`; returns their tasks.
 async fn open_loop(plan: &LoadPlan<'_>, rate: f64, deadline: Instant) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
-    let mut rng = rng::Rng::new(plan.seed);
+    let mut sweep_at = 4096;
+    let mut rng = yibao_seed::rng::Rng::new(plan.seed);
     let start = Instant::now();
     let every = Duration::from_secs_f64(1.0 / rate);
     let stats = &plan.ctx.stats;
@@ -349,8 +367,11 @@ async fn open_loop(plan: &LoadPlan<'_>, rate: f64, deadline: Instant) -> Vec<tok
         }
         let kind = plan.mix.pick(&mut rng);
         tasks.push(spawn_flow(plan, kind, rng.next_u64(), due, deadline));
-        if tasks.len() >= 4096 {
+        // Forget finished flows now and then; the next sweep waits until the list has doubled,
+        // so sweeping stays cheap even when many flows are in flight.
+        if tasks.len() >= sweep_at {
             tasks.retain(|t| !t.is_finished());
+            sweep_at = (tasks.len() * 2).max(4096);
         }
     }
     tasks
@@ -360,7 +381,7 @@ fn closed_loop(plan: &LoadPlan<'_>, deadline: Instant) -> Vec<tokio::task::JoinH
     (0..plan.args.concurrency)
         .map(|i| {
             let (ctx, world, mix) = (plan.ctx.clone(), plan.world.clone(), plan.mix);
-            let mut rng = rng::Rng::new(plan.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
+            let mut rng = yibao_seed::rng::Rng::new(plan.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
             tokio::spawn(async move {
                 while Instant::now() < deadline {
                     let kind = mix.pick(&mut rng);
@@ -418,7 +439,7 @@ async fn with_crash(
     server: &mut server::Server,
     ctx: &his::Ctx,
 ) -> Result<(Duration, Option<f64>), String> {
-    let mut rng = rng::Rng::new(plan.seed ^ 0xC0FFEE);
+    let mut rng = yibao_seed::rng::Rng::new(plan.seed ^ 0xC0FFEE);
     let total = plan.args.warmup + plan.args.duration;
     let at = total * (0.25 + 0.5 * rng.below(1000) as f64 / 1000.0);
     let killer = async {

@@ -206,16 +206,16 @@ fn num(v: &Value) -> f64 {
 
 /// Prints one progress line a second until `stop` says so.
 pub async fn progress(stats: std::sync::Arc<Stats>, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
-    let mut last = (0u64, 0u64, 0u64);
+    let counters = |s: &Stats| {
+        (s.requests.load(Ordering::Relaxed), s.visits_done.load(Ordering::Relaxed), s.failures.load(Ordering::Relaxed))
+    };
+    // The counters run over the whole bench (all cycles): rates are differences.
+    let mut last = counters(&stats);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;
     while !stop.load(Ordering::Relaxed) {
         tick.tick().await;
-        let now = (
-            stats.requests.load(Ordering::Relaxed),
-            stats.visits_done.load(Ordering::Relaxed),
-            stats.failures.load(Ordering::Relaxed),
-        );
+        let now = counters(&stats);
         let worst = stats.window_max_us.swap(0, Ordering::Relaxed) as f64 / 1000.0;
         eprintln!(
             "[{:>5.1} s] {:>6} req/s  {:>5} visits/s  {:>4} failed/s  in flight {:>4}  slowest {:>7.1} ms  retries {}",
@@ -228,5 +228,21 @@ pub async fn progress(stats: std::sync::Arc<Stats>, stop: std::sync::Arc<std::sy
             stats.retries.load(Ordering::Relaxed),
         );
         last = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentiles;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut v: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
+        let p = percentiles(&mut v);
+        assert_eq!(
+            (p["p50_ms"].as_f64(), p["p99_ms"].as_f64(), p["max_ms"].as_f64()),
+            (Some(50.0), Some(99.0), Some(100.0))
+        );
+        assert_eq!(percentiles(&mut [])["count"], 0);
     }
 }

@@ -113,7 +113,7 @@ fn items(tx: &mut dyn Tx, code: &str, day: i64) -> Result<Vec<(String, String)>,
 /// beneficiary), so that every settlement is an ordinary one.
 fn persons(tx: &mut dyn Tx, day: i64, per_group: i64) -> Result<Vec<Person>, DbError> {
     let rows = tx.query(
-        "SELECT p.psn_no, p.psn_cert_type, e.insutype, e.insuplc_admdvs FROM person p JOIN enrollment e ON e.psn_no = p.psn_no
+        "SELECT p.psn_no, e.insutype, e.insuplc_admdvs FROM person p JOIN enrollment e ON e.psn_no = p.psn_no
          WHERE p.death_date IS NULL AND e.insutype IN ('310', '390') AND e.psn_insu_stas = '1' AND e.paus_date IS NULL
            AND e.begndate <= $1 AND (e.enddate IS NULL OR e.enddate > $1)
            AND NOT EXISTS (SELECT 1 FROM person_idet i WHERE i.psn_no = p.psn_no)
@@ -124,7 +124,7 @@ fn persons(tx: &mut dyn Tx, day: i64, per_group: i64) -> Result<Vec<Person>, DbE
     let mut per: BTreeMap<(String, String), i64> = BTreeMap::new();
     let mut out = Vec::new();
     for r in rows {
-        let (psn_no, insutype, insuplc_admdvs) = (r.str(0)?, r.str(2)?, r.str(3)?);
+        let (psn_no, insutype, insuplc_admdvs) = (r.str(0)?, r.str(1)?, r.str(2)?);
         let n = per.entry((city(&insuplc_admdvs).to_owned(), insutype.clone())).or_default();
         if *n >= per_group {
             continue;

@@ -19,7 +19,7 @@ mod institutions;
 mod names;
 mod people;
 mod places;
-mod rng;
+pub mod rng;
 
 use rng::Rng;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -12,8 +12,11 @@ use yibao_store::{Backend, DbError, Dialect, Row, Tx, TxEnd, Value};
 
 mod group;
 
-/// Readers kept open for reuse; more may exist briefly under load.
-const READERS_MAX: usize = 8;
+/// Readers kept open for reuse; more may exist briefly under load. Generous, because a reader
+/// opened past the pool is closed after one transaction, and a fresh connection pays for the
+/// schema and every statement again: under a burst of concurrent reads that churn made reads
+/// slower exactly when more of them waited. An idle connection costs little memory.
+const READERS_MAX: usize = 64;
 
 const MIGRATIONS: &[(&str, &str)] = &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
 
@@ -78,7 +81,6 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection, DbError> {
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;"
     };
     c.execute_batch(pragmas).map_err(map_err)?;
-    c.execute_batch(&std::env::var("YIBAO_SQLITE_PRAGMAS").unwrap_or_default()).map_err(map_err)?;
     // Query-planner stability: plans never depend on bound values. Without it SQLite marks a
     // statement like `… WHERE a = ?1 ORDER BY b DESC LIMIT 1` to be re-prepared whenever a
     // parameter is re-bound, so the statement cache saved nothing: re-parsing was a third of

@@ -346,12 +346,16 @@ fn check_insutype(d: &Node, v: &Visit) -> Result<()> {
     Ok(())
 }
 
+/// A pre-settlement's answer: the settlement as it would be, the balance as it would become.
+fn preview(ctx: &Ctx, d: &Node, b: &Basis) -> Result<Value> {
+    check_amounts(d, &b.outcome, false)?;
+    Ok(answer(ctx, b, None, b.own_balance - b.outcome.acct_pay))
+}
+
 pub fn presettle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let data = object(&ctx.env.input, "data")?;
     let b = outpatient_basis(ctx, tx, &data.node(), false)?;
-    check_amounts(&data.node(), &b.outcome, false)?;
-    let balc = b.own_balance - b.outcome.acct_pay;
-    Ok(answer(ctx, &b, None, balc))
+    preview(ctx, &data.node(), &b)
 }
 
 pub fn settle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
@@ -389,9 +393,7 @@ fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<
 pub fn presettle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let data = object(&ctx.env.input, "data")?;
     let (b, _) = inpatient_basis(ctx, tx, &data.node(), false)?;
-    check_amounts(&data.node(), &b.outcome, false)?;
-    let balc = b.own_balance - b.outcome.acct_pay;
-    Ok(answer(ctx, &b, None, balc))
+    preview(ctx, &data.node(), &b)
 }
 
 pub fn settle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {

@@ -1,9 +1,10 @@
 //! Group commit for the single SQLite writer connection.
 //!
-//! Why: with `synchronous=FULL` every COMMIT waits for an fsync of the WAL, and this disk does
-//! on the order of a thousand of those a second. Committing each write transaction on its own
-//! caps the platform at that many writes per second, whatever the CPU could do. Batching the
-//! bodies of concurrent writers into one transaction pays one fsync per batch instead.
+//! Why: with `synchronous=FULL` every COMMIT waits for an fsync of the WAL, and the disk we run
+//! on does a few hundred to a few thousand of those a second, depending on what else writes to
+//! it (BENCHMARKS.md). Committing each write transaction on its own caps the platform at that
+//! many writes per second, whatever the CPU could do. Batching the bodies of concurrent writers
+//! into one transaction pays one fsync per batch instead.
 //!
 //! How:
 //! * Writers take turns on the connection in arrival order (tickets). The first writer of a
@@ -147,8 +148,8 @@ enum Next {
 }
 
 impl Turn<'_> {
-    /// Ends the turn after a body: either hands the connection over (the batch stays open) or
-    /// closes the batch so that this writer commits it.
+    /// Decides, after a body, whether to hand the connection over (the batch stays open; the
+    /// caller then calls [`Turn::hand_over`]) or to close the batch so that this writer commits it.
     fn after_body(&mut self) -> Next {
         let mut st = self.group.lock();
         let waiting = st.next_ticket - st.serving - 1;
@@ -160,8 +161,14 @@ impl Turn<'_> {
             }
             return Next::Commit;
         }
-        self.pass(&mut st);
         Next::HandOver
+    }
+
+    /// Passes the turn to the next writer. Called once the connection's mutex is released, so
+    /// the writer woken here does not block on it and need waking a second time.
+    fn hand_over(&mut self) {
+        let mut st = self.group.lock();
+        self.pass(&mut st);
     }
 
     /// Sets the batch's outcome (ending it if it is still the open one) and passes the turn on.
@@ -225,7 +232,10 @@ pub fn write(
             drop(guard);
             turn.finish(committed);
         }
-        Next::HandOver => drop(guard),
+        Next::HandOver => {
+            drop(guard);
+            turn.hand_over();
+        }
     }
     drop(turn);
     match end {
