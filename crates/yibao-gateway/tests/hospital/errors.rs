@@ -68,12 +68,20 @@ conformance! {
         assert!(theirs.contains("belongs to another institution"), "{theirs}");
         let reused = h.send("2201", &msgid, json!({ "data": { "psn_no": psn.0, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1, "ipt_otp_no": "OP2" } }));
         assert!(reused["err_msg"].as_str().unwrap().contains("already used by another request"), "{reused}");
-        // Out of region: a Shanghai insured person at a Beijing hospital not networked for it.
+        // Out of region: a Shanghai insured person registers at Beijing hospitals; only one that is
+        // networked for cross-region settlement may take the visit.
         let sh = person(store, "310100", "310", "11", 0);
-        let networked = text(store, &format!("SELECT CAST(remote_flag AS TEXT) FROM institution WHERE fixmedins_code = '{}'", h.code));
-        let r = h.send("2201", &h.msgid(), json!({ "data": { "psn_no": sh.0, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "02", "mdtrt_cert_no": sh.1, "ipt_otp_no": "OP3" } }));
-        if networked == "0" {
-            assert!(r["err_msg"].as_str().unwrap().contains("not networked"), "{r}");
-        }
+        let pick = |flag: i64| text(store, &format!("SELECT fixmedins_code FROM institution WHERE admdvs = '110100' AND fixmedins_type = '1' AND remote_flag = {flag} ORDER BY fixmedins_code LIMIT 1"));
+        let register_at = |code: &str| {
+            let h = Hospital::new(store, code);
+            let mut env = h.envelope("2201", &h.msgid(), json!({ "data": { "psn_no": sh.0, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "02", "mdtrt_cert_no": sh.1, "ipt_otp_no": "OP3" } }));
+            env["insuplc_admdvs"] = json!("310100");
+            h.raw(&env)
+        };
+        let refused = register_at(&pick(0));
+        assert_eq!(refused["infcode"], -2, "{refused}");
+        assert!(refused["err_msg"].as_str().unwrap().contains("not networked"), "{refused}");
+        let accepted = register_at(&pick(1));
+        assert_eq!(accepted["infcode"], 0, "{accepted}");
     }
 }
