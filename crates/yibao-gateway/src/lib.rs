@@ -214,7 +214,7 @@ fn handle_checked(
     if let Err(e) = check(&raw, &env) {
         return (env.mdtrtarea_admvs.clone(), Err(e), label);
     }
-    let ctx = txn::Ctx { store, env: &env, now };
+    let ctx = txn::Ctx::new(store, &env, now);
     let result = txn::dispatch(&ctx);
     (env.mdtrtarea_admvs.clone(), result, label)
 }

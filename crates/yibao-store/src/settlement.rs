@@ -505,7 +505,18 @@ pub fn settlement(tx: &mut dyn Tx, setl_id: &str, lock: bool) -> Result<Option<S
     r.as_ref().map(|r| settlement_from(Some(&v), r)).transpose()
 }
 
+/// A visit's settlements and mirrors, amounts and ids only: `body` is left empty, because
+/// opening sealed bodies costs a decryption each and the settlement path needs only amounts.
 pub fn settlements_of_visit(tx: &mut dyn Tx, mdtrt_id: &str) -> Result<Vec<SettlementRow>, DbError> {
+    let rows = tx.query(
+        &format!("SELECT {} FROM settlement WHERE mdtrt_id = $1 ORDER BY setl_time, setl_id", setl_cols()),
+        params![mdtrt_id],
+    )?;
+    rows.iter().map(|r| settlement_from(None, r)).collect()
+}
+
+/// As [`settlements_of_visit`], with the stored answers opened (for queries that return them).
+pub fn settlements_of_visit_with_bodies(tx: &mut dyn Tx, mdtrt_id: &str) -> Result<Vec<SettlementRow>, DbError> {
     let v = vault_of(tx, "settlement")?;
     let rows = tx.query(
         &format!("SELECT {} FROM settlement WHERE mdtrt_id = $1 ORDER BY setl_time, setl_id", setl_cols()),

@@ -21,14 +21,13 @@ pub(super) struct Patient {
     visit_class: VisitClass,
 }
 
-pub(super) fn patient(tx: &mut dyn Tx, v: &Visit) -> Result<Patient> {
+pub(super) fn patient(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit) -> Result<Patient> {
     let p = registry::person_by_psn_no(tx, &v.psn_no)?
         .ok_or_else(|| biz(format!("psn_no {}: no such person", v.psn_no)))?;
     let on = yibao_domain::DateTime(v.begntime).date();
     let e = registry::enrollment_as_of(tx, &v.psn_no, &v.insutype, on)?
         .ok_or_else(|| biz(format!("psn_no {} is not insured under {} on {on}", v.psn_no, v.insutype)))?;
-    let inst = registry::institution(tx, &v.fixmedins_code)?
-        .ok_or_else(|| biz(format!("{}: no such institution", v.fixmedins_code)))?;
+    let inst = ctx.institution(tx, &v.fixmedins_code)?;
     let visit_class =
         VisitClass::from_med_type(&v.med_type).ok_or_else(|| biz(format!("med_type {} is not known", v.med_type)))?;
     PsnCategory::from_psn_type(&e.psn_type)
@@ -44,7 +43,7 @@ pub(super) fn classify_rows(
     rows: &[Obj],
     outpatient: bool,
 ) -> Result<Vec<FeeLineRow>> {
-    let pt = patient(tx, v)?;
+    let pt = patient(ctx, tx, v)?;
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {

@@ -26,11 +26,26 @@ pub struct Ctx<'a> {
     pub store: &'a Store,
     pub env: &'a Envelope,
     pub now: DateTime,
+    /// The calling institution as `caller()` checked it, so handlers need not read it again.
+    pub caller: std::cell::OnceCell<Institution>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    pub fn new(store: &'a Store, env: &'a Envelope, now: DateTime) -> Ctx<'a> {
+        Ctx { store, env, now, caller: std::cell::OnceCell::new() }
+    }
+
     pub fn new_id(&self) -> String {
         self.store.ids().next().to_string()
+    }
+
+    /// An institution: the caller's from memory, any other from the store.
+    pub fn institution(&self, tx: &mut dyn Tx, code: &str) -> Result<Institution> {
+        match self.caller.get().filter(|i| i.fixmedins_code == code) {
+            Some(i) => Ok(i.clone()),
+            None => registry::institution(tx, code)?
+                .ok_or_else(|| biz(format!("fixmedins_code {code} is not a designated institution"))),
+        }
     }
 }
 
@@ -216,6 +231,8 @@ fn caller(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Institution> {
             )));
         }
     }
+    // A re-run body (PostgreSQL retry) finds the same institution already there.
+    let _ = ctx.caller.set(inst.clone());
     Ok(inst)
 }
 

@@ -65,7 +65,7 @@ pub fn settlements(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let psn_no = d.str_max("psn_no", 30)?;
     let list = match (d.opt_str("setl_id")?, d.opt_str("mdtrt_id")?) {
         (Some(s), _) => st::settlement(tx, &s, false)?.into_iter().collect(),
-        (None, Some(m)) => st::settlements_of_visit(tx, &m)?,
+        (None, Some(m)) => st::settlements_of_visit_with_bodies(tx, &m)?,
         (None, None) => return Err(biz("input.data: give setl_id or mdtrt_id")),
     };
     let mut out = Vec::new();

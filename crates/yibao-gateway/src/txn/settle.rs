@@ -82,7 +82,7 @@ fn compute(ctx: &Ctx, tx: &mut dyn Tx, visit: Visit, lines: Vec<FeeLineRow>, use
     let pol = load_policy(tx, &visit.insuplc_admdvs, &visit.insutype, on)?;
     let year = on.year() as i64;
     let ytd = st::accumulators(tx, &visit.psn_no, &visit.insutype, year)?;
-    let visit_facts = visit_facts(tx, &visit, &ytd)?;
+    let visit_facts = visit_facts(ctx, tx, &visit, &ytd)?;
     let account = account_facts(tx, &visit.psn_no, on, use_account)?;
     let splits: Vec<_> = lines.iter().map(split_of).collect();
     let input = SettleInput {
@@ -108,15 +108,11 @@ fn compute(ctx: &Ctx, tx: &mut dyn Tx, visit: Visit, lines: Vec<FeeLineRow>, use
     })
 }
 
-fn grade_of(tx: &mut dyn Tx, v: &Visit) -> Result<u8> {
-    Ok(registry::institution(tx, &v.fixmedins_code)?.and_then(|i| i.grade()).unwrap_or(0))
-}
-
 fn active(s: &SettlementRow) -> bool {
     !s.refd_setl_flag && s.revs_setl_id.is_none()
 }
 
-fn visit_facts(tx: &mut dyn Tx, v: &Visit, ytd: &BTreeMap<String, Fen>) -> Result<VisitFacts> {
+fn visit_facts(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit, ytd: &BTreeMap<String, Fen>) -> Result<VisitFacts> {
     let class =
         VisitClass::from_med_type(&v.med_type).ok_or_else(|| biz(format!("med_type {} is not known", v.med_type)))?;
     let prior: Vec<SettlementRow> = st::settlements_of_visit(tx, &v.mdtrt_id)?.into_iter().filter(active).collect();
@@ -135,7 +131,7 @@ fn visit_facts(tx: &mut dyn Tx, v: &Visit, ytd: &BTreeMap<String, Fen>) -> Resul
     };
     Ok(VisitFacts {
         visit_class: class,
-        grade: grade_of(tx, v)?,
+        grade: ctx.institution(tx, &v.fixmedins_code)?.grade().unwrap_or(0),
         adm_seq: adm_seq.clamp(1, 999) as u32,
         remote: remote_type(v),
         prior_dedc,
@@ -223,30 +219,9 @@ fn commit(ctx: &Ctx, tx: &mut dyn Tx, mut b: Basis, final_setl: bool) -> Result<
     let setl_id = ctx.new_id();
     let o = &b.outcome;
     let psn = b.visit.psn_no.clone();
-    let mut balc = b.own_balance;
-    if o.acct_pay.0 > 0 {
-        balc = registry::append_account_entry(
-            tx,
-            &psn,
-            &b.visit.insuplc_admdvs,
-            -o.acct_pay,
-            EntryKind::Settle,
-            Some(&setl_id),
-            ctx.now,
-        )?
-        .balance_after;
-    }
-    for (owner, pay) in &o.mulaid_pays {
-        registry::append_account_entry(
-            tx,
-            owner,
-            &b.visit.insuplc_admdvs,
-            -*pay,
-            EntryKind::MulaidPay,
-            Some(&setl_id),
-            ctx.now,
-        )?;
-    }
+    let moved =
+        Accounts { psn_no: &psn, admdvs: &b.visit.insuplc_admdvs, acct_pay: o.acct_pay, mulaid: &o.mulaid_pays };
+    let balc = moved.apply(ctx, tx, Direction::Pay, &setl_id)?.unwrap_or(b.own_balance);
     st::apply_deltas(tx, &psn, &b.visit.insutype, b.year, &b.visit.insuplc_admdvs, &o.deltas)?;
     let sns: Vec<String> = b.lines.iter().map(|l| l.feedetl_sn.clone()).collect();
     let out = answer(ctx, &b, Some(&setl_id), balc);
@@ -502,38 +477,14 @@ pub(super) fn reverse_settlement(ctx: &Ctx, tx: &mut dyn Tx, s: SettlementRow) -
     if later {
         return Err(biz(format!("a later settlement of mdtrt_id {} must be reversed first", s.mdtrt_id)));
     }
-    let body: Value = serde_json::from_str(&s.body)
-        .map_err(|e| GatewayError::System(format!("settlement {} body: {e}", s.setl_id)))?;
-    let deltas: BTreeMap<String, Fen> =
-        serde_json::from_value(body["deltas"].clone()).map_err(|e| GatewayError::System(e.to_string()))?;
-    let mulaid: Vec<(String, Fen)> =
-        serde_json::from_value(body["mulaid_pays"].clone()).map_err(|e| GatewayError::System(e.to_string()))?;
+    let body = body_of(&s)?;
+    let deltas: BTreeMap<String, Fen> = from_body(&body, "deltas")?;
+    let mulaid: Vec<(String, Fen)> = from_body(&body, "mulaid_pays")?;
     let rev_id = ctx.new_id();
     let acct_pay = s.amount("acct_pay");
-    let mut balc = registry::account_balance(tx, &s.psn_no)?;
-    if acct_pay.0 > 0 {
-        balc = registry::append_account_entry(
-            tx,
-            &s.psn_no,
-            &s.insuplc_admdvs,
-            acct_pay,
-            EntryKind::Reverse,
-            Some(&rev_id),
-            ctx.now,
-        )?
-        .balance_after;
-    }
-    for (owner, pay) in &mulaid {
-        registry::append_account_entry(
-            tx,
-            owner,
-            &s.insuplc_admdvs,
-            *pay,
-            EntryKind::MulaidReverse,
-            Some(&rev_id),
-            ctx.now,
-        )?;
-    }
+    let moved = Accounts { psn_no: &s.psn_no, admdvs: &s.insuplc_admdvs, acct_pay, mulaid: &mulaid };
+    let balc = moved.apply(ctx, tx, Direction::Refund, &rev_id)?;
+    let balc = balc.map_or_else(|| registry::account_balance(tx, &s.psn_no), Ok)?;
     let negated: BTreeMap<String, Fen> = deltas.iter().map(|(k, v)| (k.clone(), -*v)).collect();
     st::apply_deltas(tx, &s.psn_no, &s.insutype, s.setl_year, &s.insuplc_admdvs, &negated)?;
     let answer = mirror_answer(ctx, &body["answer"], &rev_id, balc);
@@ -549,8 +500,7 @@ pub(super) fn reverse_settlement(ctx: &Ctx, tx: &mut dyn Tx, s: SettlementRow) -
     }
     m.amounts[AMOUNT_COLS.len() - 1] = balc;
     m.body = json!({ "answer": answer, "deltas": negated, "mulaid_pays": [], "year": s.setl_year }).to_string();
-    let funds: Vec<_> = serde_json::from_value::<Vec<settle::FundRow>>(body["answer"]["setldetail"].clone())
-        .map_err(|e| GatewayError::System(e.to_string()))?
+    let funds: Vec<_> = from_body::<Vec<settle::FundRow>>(&body["answer"], "setldetail")?
         .into_iter()
         .map(|f| settle::FundRow { inscp_scp_amt: -f.inscp_scp_amt, fund_payamt: -f.fund_payamt, ..f })
         .collect();
@@ -626,6 +576,42 @@ pub fn reverse_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     reverse_request(ctx, tx, &[VisitClass::Pharmacy])
 }
 
+/// What a settlement takes from, or a reversal gives back to, the personal accounts.
+struct Accounts<'a> {
+    psn_no: &'a str,
+    admdvs: &'a str,
+    acct_pay: Fen,
+    mulaid: &'a [(String, Fen)],
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Pay,
+    Refund,
+}
+
+impl Accounts<'_> {
+    /// Appends the ledger entries; returns the own account's balance after them, if it moved.
+    fn apply(&self, ctx: &Ctx, tx: &mut dyn Tx, dir: Direction, ref_id: &str) -> Result<Option<Fen>> {
+        let (own_kind, family_kind, sign) = match dir {
+            Direction::Pay => (EntryKind::Settle, EntryKind::MulaidPay, -1),
+            Direction::Refund => (EntryKind::Reverse, EntryKind::MulaidReverse, 1),
+        };
+        let mut balc = None;
+        if self.acct_pay.0 > 0 {
+            let amount = Fen(sign * self.acct_pay.0);
+            let e =
+                registry::append_account_entry(tx, self.psn_no, self.admdvs, amount, own_kind, Some(ref_id), ctx.now)?;
+            balc = Some(e.balance_after);
+        }
+        for (owner, pay) in self.mulaid {
+            let amount = Fen(sign * pay.0);
+            registry::append_account_entry(tx, owner, self.admdvs, amount, family_kind, Some(ref_id), ctx.now)?;
+        }
+        Ok(balc)
+    }
+}
+
 fn body_of(s: &SettlementRow) -> Result<Value> {
     serde_json::from_str(&s.body).map_err(|e| GatewayError::System(format!("settlement {} body: {e}", s.setl_id)))
 }
@@ -663,30 +649,9 @@ pub(super) fn reinstate(ctx: &Ctx, tx: &mut dyn Tx, mirror: SettlementRow) -> Re
     let deltas: BTreeMap<String, Fen> = from_body(&body, "deltas")?;
     let mulaid: Vec<(String, Fen)> = from_body(&body, "mulaid_pays")?;
     let acct_pay = orig.amount("acct_pay");
-    let mut balc = registry::account_balance(tx, &orig.psn_no)?;
-    if acct_pay.0 > 0 {
-        balc = registry::append_account_entry(
-            tx,
-            &orig.psn_no,
-            &orig.insuplc_admdvs,
-            -acct_pay,
-            EntryKind::Settle,
-            Some(&new_id),
-            ctx.now,
-        )?
-        .balance_after;
-    }
-    for (owner, pay) in &mulaid {
-        registry::append_account_entry(
-            tx,
-            owner,
-            &orig.insuplc_admdvs,
-            -*pay,
-            EntryKind::MulaidPay,
-            Some(&new_id),
-            ctx.now,
-        )?;
-    }
+    let moved = Accounts { psn_no: &orig.psn_no, admdvs: &orig.insuplc_admdvs, acct_pay, mulaid: &mulaid };
+    let balc = moved.apply(ctx, tx, Direction::Pay, &new_id)?;
+    let balc = balc.map_or_else(|| registry::account_balance(tx, &orig.psn_no), Ok)?;
     st::apply_deltas(tx, &orig.psn_no, &orig.insutype, orig.setl_year, &orig.insuplc_admdvs, &deltas)?;
     let mut answer = body["answer"].clone();
     answer["setlinfo"]["setl_id"] = json!(new_id);

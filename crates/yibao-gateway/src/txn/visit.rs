@@ -8,20 +8,13 @@ use crate::input::{object, rows, Node, Obj};
 use serde_json::{json, Map, Value};
 use yibao_domain::codes::{DiagCode, OprnCode};
 use yibao_domain::dict::VisitClass;
-use yibao_domain::registry::Institution;
 use yibao_domain::DateTime;
 use yibao_store::settlement::{self as st, visit_stas, Visit};
-use yibao_store::{registry, Tx};
+use yibao_store::Tx;
 
 /// Same city (pooling region) when the first four digits agree: xxxx00 and xxxx99 name one city.
 pub fn same_city(a: &str, b: &str) -> bool {
     a.get(..4).is_some() && a.get(..4) == b.get(..4)
-}
-
-fn institution(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Institution> {
-    let code = &ctx.env.fixmedins_code;
-    registry::institution(tx, code)?
-        .ok_or_else(|| biz(format!("fixmedins_code {code} is not a designated institution")))
 }
 
 /// Everything a new visit needs checked: who, under which scheme, where.
@@ -39,7 +32,7 @@ pub(super) struct NewVisit<'a> {
 
 /// Checks a new visit and builds it, without writing it.
 pub(super) fn build_visit(ctx: &Ctx, tx: &mut dyn Tx, n: NewVisit, pharmacy_ok: bool) -> Result<Visit> {
-    let inst = institution(ctx, tx)?;
+    let inst = ctx.institution(tx, &ctx.env.fixmedins_code)?;
     if inst.is_pharmacy() && !pharmacy_ok {
         return Err(biz(format!("{} is a pharmacy: use 2101/2102", inst.fixmedins_code)));
     }
