@@ -101,7 +101,7 @@ impl PgBackend {
         let client = self.config.connect(NoTls).map_err(|e| {
             let msg = match e.as_db_error() {
                 Some(db) => db.message().to_owned(),
-                None => chain(&e),
+                None => error_chain(&e),
             };
             DbError::Unavailable(format!(
                 "cannot connect to PostgreSQL (hosts {:?}, database {:?}): {msg}",
@@ -320,15 +320,15 @@ fn map_err(e: &postgres::Error) -> DbError {
     }
     let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
     if e.is_closed() || io {
-        DbError::Unavailable(chain(e))
+        DbError::Unavailable(error_chain(e))
     } else {
-        DbError::Other(chain(e))
+        DbError::Other(error_chain(e))
     }
 }
 
 /// The error and its causes: `postgres::Error` displays only its kind ("error connecting to
 /// server", "error serializing parameter 0"), the reason is in its source.
-fn chain(e: &postgres::Error) -> String {
+pub fn error_chain(e: &postgres::Error) -> String {
     let mut msg = e.to_string();
     let mut cause = std::error::Error::source(e);
     while let Some(c) = cause {

@@ -195,16 +195,7 @@ pub fn with_dbname(url: &str, name: &str) -> String {
 fn pg_msg(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => {
-            let mut msg = e.to_string();
-            let mut cause = std::error::Error::source(e);
-            while let Some(c) = cause {
-                msg.push_str(": ");
-                msg.push_str(&c.to_string());
-                cause = c.source();
-            }
-            msg
-        }
+        None => yibao_store_postgres::error_chain(e),
     }
 }
 
@@ -273,6 +264,23 @@ macro_rules! conformance {
             }
         }
     )*};
+}
+
+/// A person for repository tests: every personal field set, so sealing covers them all.
+pub fn sample_person(psn_no: &str, certno: &str) -> yibao_domain::registry::Person {
+    yibao_domain::registry::Person {
+        psn_no: psn_no.into(),
+        psn_cert_type: "01".into(),
+        certno: certno.into(),
+        psn_name: "张伟".into(),
+        gend: "2".into(),
+        brdy: yibao_domain::Date::from_ymd(1949, 12, 31).expect("a real date"),
+        naty: "01".into(),
+        admdvs: "110100".into(),
+        tel: Some("13912345678".into()),
+        addr: Some("北京市东城区某街1号".into()),
+        death_date: None,
+    }
 }
 
 #[cfg(test)]

@@ -17,19 +17,7 @@ fn t0() -> DateTime {
 }
 
 fn person(psn_no: &str, certno: &str) -> Person {
-    Person {
-        psn_no: psn_no.into(),
-        psn_cert_type: "01".into(),
-        certno: certno.into(),
-        psn_name: "张伟".into(),
-        gend: "2".into(),
-        brdy: d("1949-12-31"),
-        naty: "01".into(),
-        admdvs: "110100".into(),
-        tel: Some("13800000000".into()),
-        addr: None,
-        death_date: None,
-    }
+    yibao_store_tests::sample_person(psn_no, certno)
 }
 
 const CERT_A: &str = "11010519491231002X";

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use yibao_domain::registry::Person;
-use yibao_domain::{Date, DateTime};
+use yibao_domain::DateTime;
 use yibao_store::audit::{self, Entry};
 use yibao_store::registry as reg;
 use yibao_store::{credential, ecred, params, DbError, Store, Vault};
@@ -15,19 +15,7 @@ const K2: &str = "22222222222222222222222222222222222222222222222222222222222222
 const CERT: &str = "11010519491231002X";
 
 fn person(psn_no: &str, certno: &str) -> Person {
-    Person {
-        psn_no: psn_no.into(),
-        psn_cert_type: "01".into(),
-        certno: certno.into(),
-        psn_name: "张伟".into(),
-        gend: "2".into(),
-        brdy: Date::parse("1949-12-31").unwrap(),
-        naty: "01".into(),
-        admdvs: "110100".into(),
-        tel: Some("13912345678".into()),
-        addr: Some("北京市东城区某街1号".into()),
-        death_date: None,
-    }
+    yibao_store_tests::sample_person(psn_no, certno)
 }
 
 fn keyed(store: &Store, spec: &str) -> Store {
