@@ -550,6 +550,8 @@ pub fn check_identities(o: &Outcome) {
     );
     assert!(o.hifp_pay.0 >= 0 && o.psn_cash_pay.0 >= 0 && o.acct_pay.0 >= 0, "no negative payer");
     assert!(o.fund_pay_sumamt <= o.inscp_scp_amt, "funds pay only within the policy range");
+    let listed: Fen = o.setldetail.iter().map(|r| r.fund_payamt).sum();
+    assert_eq!(listed, o.fund_pay_sumamt + o.acct_pay + o.acct_mulaid_pay, "setldetail lists every payer");
 }
 
 impl Outcome {

@@ -427,8 +427,20 @@ impl SettlementRow {
 
 const SETL_HEAD: &str = "setl_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insuplc_admdvs, insutype, med_type, clr_type, setl_time, setl_year, msgid, refd_setl_flag, orig_setl_id, revs_setl_id, mid_setl_flag";
 
-fn setl_cols() -> String {
-    format!("{SETL_HEAD}, {}, body", AMOUNT_COLS.join(", "))
+/// The settlement columns, in `settlement_from` order (built once: it is on every settlement).
+fn setl_cols() -> &'static str {
+    static COLS: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("{SETL_HEAD}, {}, body", AMOUNT_COLS.join(", ")));
+    &COLS
+}
+
+fn insert_settlement_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let n = SETL_HEAD.split(',').count() + AMOUNT_COLS.len() + 1;
+        let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+        format!("INSERT INTO settlement ({}) VALUES ({})", setl_cols(), placeholders.join(", "))
+    });
+    &SQL
 }
 
 /// A settlement row; its body is opened only when `v` is given (otherwise left empty).
@@ -465,7 +477,6 @@ fn settlement_from(v: Option<&Vault>, r: &Row) -> Result<SettlementRow, DbError>
 }
 
 pub fn insert_settlement(tx: &mut dyn Tx, s: &SettlementRow, funds: &[FundRow]) -> Result<(), DbError> {
-    let placeholders: Vec<String> = (1..=37).map(|i| format!("${i}")).collect();
     let mut ps = params![
         s.setl_id.as_str(),
         s.mdtrt_id.as_str(),
@@ -487,7 +498,8 @@ pub fn insert_settlement(tx: &mut dyn Tx, s: &SettlementRow, funds: &[FundRow]) 
     .to_vec();
     ps.extend(s.amounts.iter().map(|a| crate::Value::from(*a)));
     ps.push(crate::Value::from(seal_col(&*vault_of(tx, "settlement")?, "settlement.body", &s.setl_id, &s.body)));
-    tx.execute(&format!("INSERT INTO settlement ({}) VALUES ({})", setl_cols(), placeholders.join(", ")), &ps)?;
+    debug_assert_eq!(ps.len(), insert_settlement_sql().matches('$').count());
+    tx.execute(insert_settlement_sql(), &ps)?;
     for (i, f) in funds.iter().enumerate() {
         tx.execute(
             "INSERT INTO settlement_fund (setl_id, seq, admdvs, fund_pay_type, inscp_scp_amt, crt_payb_lmt_amt, fund_payamt, setl_proc_info) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
