@@ -119,8 +119,17 @@ fn b64_decode(s: &str, table: &[u8; 64]) -> Result<Vec<u8>, CryptoError> {
     let s = s.trim_end_matches('=');
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
+    // A reverse table (0xFF = not in the alphabet): a linear search per character was the
+    // hottest function of the settlement path, which opens sealed fields on every request.
+    let mut rev = [0xFFu8; 256];
+    for (i, t) in table.iter().enumerate() {
+        rev[*t as usize] = i as u8;
+    }
     for c in s.bytes() {
-        let v = table.iter().position(|t| *t == c).ok_or_else(|| err("not base64 text"))? as u32;
+        let v = match rev[c as usize] {
+            0xFF => return Err(err("not base64 text")),
+            v => v as u32,
+        };
         acc = acc << 6 | v;
         bits += 6;
         if bits >= 8 {

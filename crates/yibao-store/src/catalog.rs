@@ -5,6 +5,7 @@
 use crate::db::{DbError, Row, Tx};
 use crate::params;
 use serde::Serialize;
+use std::collections::HashMap;
 use yibao_domain::catalog::{CatalogItem, ItemRules, NATIONAL_ADMDVS};
 use yibao_domain::dict::ChrgitmLv;
 use yibao_domain::{Date, DateTime, Ratio, UnitPrice};
@@ -167,22 +168,62 @@ pub fn catalog_item_in_force(
     );
     let province = province_of(treatment_admdvs);
     let rows = tx.query(&sql, params![hilist_code, treatment_admdvs, province.as_str(), NATIONAL_ADMDVS, date])?;
+    let items = rows.iter().map(item_from).collect::<Result<Vec<_>>>()?;
+    Ok(best_item(items.iter(), treatment_admdvs, &province, date).cloned())
+}
+
+/// The row in force on `date` among candidates of one code: the treatment place's own level
+/// first, then its province's, then the national; the latest begndate within a level.
+fn best_item<'a>(
+    items: impl Iterator<Item = &'a CatalogItem>,
+    treatment_admdvs: &str,
+    province: &str,
+    date: Date,
+) -> Option<&'a CatalogItem> {
     let level = |i: &CatalogItem| match i.admdvs.as_str() {
         a if a == treatment_admdvs => 0,
         a if a == province => 1,
         _ => 2,
     };
-    let mut best: Option<CatalogItem> = None;
-    for r in &rows {
-        let item = item_from(r)?;
-        let better = best.as_ref().is_none_or(|b| {
-            (level(&item), std::cmp::Reverse(item.begndate)) < (level(b), std::cmp::Reverse(b.begndate))
-        });
-        if better {
-            best = Some(item);
+    items
+        .filter(|i| i.begndate <= date && i.enddate.is_none_or(|e| e > date))
+        .min_by_key(|i| (level(i), std::cmp::Reverse(i.begndate)))
+}
+
+/// The valid catalog rows of many codes at one treatment place, read with one statement (a fee
+/// upload used to look each line up on its own); [`ItemCandidates::in_force`] then picks as
+/// [`catalog_item_in_force`] does, for any date.
+pub struct ItemCandidates {
+    treatment_admdvs: String,
+    province: String,
+    by_code: HashMap<String, Vec<CatalogItem>>,
+}
+
+impl ItemCandidates {
+    pub fn in_force(&self, hilist_code: &str, date: Date) -> Option<&CatalogItem> {
+        let rows = self.by_code.get(hilist_code)?;
+        best_item(rows.iter(), &self.treatment_admdvs, &self.province, date)
+    }
+}
+
+pub fn catalog_items_of(tx: &mut dyn Tx, codes: &[&str], treatment_admdvs: &str) -> Result<ItemCandidates> {
+    let province = province_of(treatment_admdvs);
+    let mut by_code: HashMap<String, Vec<CatalogItem>> = HashMap::new();
+    if !codes.is_empty() {
+        let sql = format!(
+            "SELECT {ITEM_COLS} FROM catalog_item
+             WHERE hilist_code {} AND admdvs IN ($2, $3, $4) AND vali_flag = 1",
+            tx.dialect().in_json_texts(1)
+        );
+        let list = crate::db::json_texts(codes);
+        let rows =
+            tx.query(&sql, &[list, treatment_admdvs.into(), province.as_str().into(), NATIONAL_ADMDVS.into()])?;
+        for r in &rows {
+            let item = item_from(r)?;
+            by_code.entry(item.hilist_code.clone()).or_default().push(item);
         }
     }
-    Ok(best)
+    Ok(ItemCandidates { treatment_admdvs: treatment_admdvs.to_owned(), province, by_code })
 }
 
 /// True if any row, of any region or period, carries this code.
@@ -565,6 +606,38 @@ pub fn mapping_in_force(
     );
     let row = tx.query_opt(&sql, params![fixmedins_code, medins_list_codg, date])?;
     Ok(row.map(|r| mapping_from(&r)).transpose()?.map(|r| r.mapping))
+}
+
+/// The valid mappings of many local codes of one institution, read with one statement;
+/// [`MappingCandidates::in_force`] then picks as [`mapping_in_force`] does, for any date.
+pub struct MappingCandidates {
+    by_local: HashMap<String, Vec<MedMapping>>,
+}
+
+impl MappingCandidates {
+    pub fn in_force(&self, medins_list_codg: &str, date: Date) -> Option<&MedMapping> {
+        self.by_local
+            .get(medins_list_codg)?
+            .iter()
+            .filter(|m| m.begndate <= date && m.enddate.is_none_or(|e| e > date))
+            .max_by_key(|m| m.begndate)
+    }
+}
+
+pub fn mappings_of(tx: &mut dyn Tx, fixmedins_code: &str, locals: &[&str]) -> Result<MappingCandidates> {
+    let mut by_local: HashMap<String, Vec<MedMapping>> = HashMap::new();
+    if !locals.is_empty() {
+        let sql = format!(
+            "SELECT {MAP_COLS} FROM med_map WHERE fixmedins_code = $1 AND medins_list_codg {} AND vali_flag = 1",
+            tx.dialect().in_json_texts(2)
+        );
+        let rows = tx.query(&sql, &[fixmedins_code.into(), crate::db::json_texts(locals)])?;
+        for r in &rows {
+            let m = mapping_from(r)?.mapping;
+            by_local.entry(m.medins_list_codg.clone()).or_default().push(m);
+        }
+    }
+    Ok(MappingCandidates { by_local })
 }
 
 /// 3302: cancels the valid mappings of a local code to `med_list_codg`. They end on `on`

@@ -141,6 +141,67 @@ impl Dialect {
             Dialect::Postgres => " FOR UPDATE",
         }
     }
+
+    /// `IN (…)` over a JSON array of texts bound as parameter `$n` (see [`json_texts`]): one
+    /// statement text whatever the number of values, so it is prepared once.
+    pub fn in_json_texts(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("IN (SELECT value FROM json_each(${n}))"),
+            Dialect::Postgres => format!("IN (SELECT jsonb_array_elements_text(CAST(${n} AS TEXT)::jsonb))"),
+        }
+    }
+}
+
+/// A list of texts as the JSON array [`Dialect::in_json_texts`] takes.
+pub fn json_texts<S: AsRef<str>>(items: &[S]) -> Value {
+    let list: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    Value::Text(Some(serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())))
+}
+
+/// Rows per multi-row INSERT, largest first: a few statement texts cover any count (17 rows
+/// are 16 + 1), so each is prepared once per connection, and far under either engine's limit
+/// on parameters (SQLite 32,766; PostgreSQL 65,535) for tables of up to 100 columns.
+const INSERT_CHUNKS: [usize; 3] = [16, 4, 1];
+
+/// Inserts rows with multi-row `INSERT … VALUES (…), (…)` statements: `head` is the statement
+/// up to `VALUES`, `tail` what follows the values (e.g. an `ON CONFLICT` clause), `params` the
+/// rows' values one row after another, `ncols` per row. Returns the rows written.
+pub fn insert_many(tx: &mut dyn Tx, head: &str, tail: &str, ncols: usize, params: &[Value]) -> Result<u64, DbError> {
+    if ncols == 0 || params.len() % ncols != 0 {
+        return Err(DbError::Other(format!("insert_many: {} values are not rows of {ncols}", params.len())));
+    }
+    let mut rest = params;
+    let mut written = 0;
+    while !rest.is_empty() {
+        let rows = rest.len() / ncols;
+        let chunk = INSERT_CHUNKS.into_iter().find(|c| *c <= rows).unwrap_or(1);
+        let (now, later) = rest.split_at(chunk * ncols);
+        written += tx.execute(&multi_row_sql(head, tail, ncols, chunk), now)?;
+        rest = later;
+    }
+    Ok(written)
+}
+
+fn multi_row_sql(head: &str, tail: &str, ncols: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * ncols * 5 + 16);
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..ncols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * ncols + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    if !tail.is_empty() {
+        sql.push(' ');
+        sql.push_str(tail);
+    }
+    sql
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -280,6 +280,32 @@ pub fn person_by_psn_no(tx: &mut dyn Tx, psn_no: &str) -> Result<Option<Person>>
     tx.query_opt(&sql, params![psn_no])?.map(|r| person_from(&v, &r)).transpose()
 }
 
+/// What the settlement path needs of a person without opening any sealed field: registering a
+/// visit and classifying fee lines use sex, birth date and death date only, and each open is an
+/// SM4-GCM decryption (four per person).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonCore {
+    pub psn_no: String,
+    pub gend: String,
+    pub brdy: Date,
+    pub admdvs: String,
+    pub death_date: Option<Date>,
+}
+
+pub fn person_core(tx: &mut dyn Tx, psn_no: &str) -> Result<Option<PersonCore>> {
+    let row = tx.query_opt("SELECT gend, brdy, admdvs, death_date FROM person WHERE psn_no = $1", params![psn_no])?;
+    row.map(|r| {
+        Ok(PersonCore {
+            psn_no: psn_no.to_owned(),
+            gend: r.str(0)?,
+            brdy: r.date(1)?,
+            admdvs: r.str(2)?,
+            death_date: r.opt_date(3)?,
+        })
+    })
+    .transpose()
+}
+
 /// The person holding a certificate, found through its blind index under every key of the ring.
 pub fn person_by_cert(tx: &mut dyn Tx, cert_type: &str, certno: &str) -> Result<Option<Person>> {
     let v = vault_of(tx, "person")?;

@@ -294,18 +294,64 @@ fn line_from(r: &Row) -> Result<FeeLineRow, DbError> {
     })
 }
 
+fn line_values(l: &FeeLineRow) -> [crate::Value; 27] {
+    use crate::Value as V;
+    [
+        V::from(l.mdtrt_id.as_str()),
+        V::from(l.feedetl_sn.as_str()),
+        V::from(l.psn_no.as_str()),
+        V::from(l.admdvs.as_str()),
+        V::from(l.chrg_bchno.clone()),
+        V::from(l.init_feedetl_sn.clone()),
+        V::from(l.med_list_codg.as_str()),
+        V::from(l.medins_list_codg.as_str()),
+        V::from(l.fee_ocur_time),
+        V::from(l.cnt),
+        V::from(l.pric),
+        V::from(l.det_item_fee_sumamt),
+        V::from(l.hosp_appr_flag.clone()),
+        V::from(l.chrgitm_lv.as_str()),
+        V::from(l.list_type.as_str()),
+        V::from(l.med_chrgitm_type.as_str()),
+        V::from(l.selfpay_prop),
+        V::from(l.pric_uplmt),
+        V::from(l.lmt_used_flag),
+        V::from(l.fulamt_ownpay_amt),
+        V::from(l.overlmt_amt),
+        V::from(l.preselfpay_amt),
+        V::from(l.inscp_scp_amt),
+        V::from(l.memo.clone()),
+        V::from(l.setl_id.clone()),
+        V::from(l.stas.as_str()),
+        V::from(l.upld_time),
+    ]
+}
+
 pub fn insert_line(tx: &mut dyn Tx, l: &FeeLineRow) -> Result<(), DbError> {
-    tx.execute(
-        &format!("INSERT INTO fee_line ({LINE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"),
-        params![
-            l.mdtrt_id.as_str(), l.feedetl_sn.as_str(), l.psn_no.as_str(), l.admdvs.as_str(), l.chrg_bchno.clone(),
-            l.init_feedetl_sn.clone(), l.med_list_codg.as_str(), l.medins_list_codg.as_str(), l.fee_ocur_time, l.cnt, l.pric,
-            l.det_item_fee_sumamt, l.hosp_appr_flag.clone(), l.chrgitm_lv.as_str(), l.list_type.as_str(), l.med_chrgitm_type.as_str(),
-            l.selfpay_prop, l.pric_uplmt, l.lmt_used_flag, l.fulamt_ownpay_amt, l.overlmt_amt, l.preselfpay_amt, l.inscp_scp_amt,
-            l.memo.clone(), l.setl_id.clone(), l.stas.as_str(), l.upld_time
-        ],
-    )?;
+    insert_lines(tx, std::slice::from_ref(l))
+}
+
+/// Inserts an upload's lines with a few multi-row statements rather than one per line.
+pub fn insert_lines(tx: &mut dyn Tx, lines: &[FeeLineRow]) -> Result<(), DbError> {
+    let values: Vec<crate::Value> = lines.iter().flat_map(line_values).collect();
+    static HEAD: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("INSERT INTO fee_line ({LINE_COLS})"));
+    let n = crate::db::insert_many(tx, &HEAD, "", LINE_COLS.split(',').count(), &values)?;
+    if n != lines.len() as u64 {
+        return Err(DbError::Other(format!("{} fee lines inserted of {}", n, lines.len())));
+    }
     Ok(())
+}
+
+/// Which of `sns` a visit already holds (in any state): one statement for a whole upload.
+pub fn existing_sns(tx: &mut dyn Tx, mdtrt_id: &str, sns: &[&str]) -> Result<Vec<String>, DbError> {
+    if sns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql =
+        format!("SELECT feedetl_sn FROM fee_line WHERE mdtrt_id = $1 AND feedetl_sn {}", tx.dialect().in_json_texts(2));
+    let rows = tx.query(&sql, &[mdtrt_id.into(), crate::db::json_texts(sns)])?;
+    rows.iter().map(|r| r.str(0)).collect()
 }
 
 pub fn line(tx: &mut dyn Tx, mdtrt_id: &str, feedetl_sn: &str) -> Result<Option<FeeLineRow>, DbError> {
@@ -331,12 +377,6 @@ pub fn unsettled_lines(tx: &mut dyn Tx, mdtrt_id: &str, chrg_bchno: Option<&str>
     rows.iter().map(line_from).collect()
 }
 
-pub fn lines_of_settlement(tx: &mut dyn Tx, setl_id: &str) -> Result<Vec<FeeLineRow>, DbError> {
-    let rows = tx
-        .query(&format!("SELECT {LINE_COLS} FROM fee_line WHERE setl_id = $1 ORDER BY feedetl_sn"), params![setl_id])?;
-    rows.iter().map(line_from).collect()
-}
-
 /// Cancels unsettled lines: one by serial number, a charge batch, or all ("0000"). Returns how many.
 pub fn cancel_lines(
     tx: &mut dyn Tx,
@@ -352,21 +392,28 @@ pub fn cancel_lines(
     }
 }
 
+/// Marks the lines a settlement consumed, with one statement; every one of them must still be
+/// active and unsettled, or nothing is accepted (the caller's transaction rolls back).
 pub fn mark_lines(tx: &mut dyn Tx, mdtrt_id: &str, sns: &[String], setl_id: &str) -> Result<(), DbError> {
-    for sn in sns {
-        let n = tx.execute(
-            "UPDATE fee_line SET setl_id = $3 WHERE mdtrt_id = $1 AND feedetl_sn = $2 AND setl_id IS NULL AND stas = 'active'",
-            params![mdtrt_id, sn.as_str(), setl_id],
-        )?;
-        if n != 1 {
-            return Err(DbError::Other(format!("fee line {sn} of visit {mdtrt_id} changed during settlement")));
-        }
+    let sql = format!(
+        "UPDATE fee_line SET setl_id = $2 WHERE mdtrt_id = $1 AND setl_id IS NULL AND stas = 'active' AND feedetl_sn {}",
+        tx.dialect().in_json_texts(3)
+    );
+    let n = tx.execute(&sql, &[mdtrt_id.into(), setl_id.into(), crate::db::json_texts(sns)])?;
+    if n != sns.len() as u64 {
+        return Err(DbError::Other(format!(
+            "{} of {} fee lines of visit {mdtrt_id} changed during settlement",
+            sns.len() as u64 - n.min(sns.len() as u64),
+            sns.len()
+        )));
     }
     Ok(())
 }
 
-pub fn unmark_lines(tx: &mut dyn Tx, setl_id: &str) -> Result<u64, DbError> {
-    tx.execute("UPDATE fee_line SET setl_id = NULL WHERE setl_id = $1", params![setl_id])
+/// Frees the lines a settlement consumed. By visit and settlement: fee_line has no index on
+/// setl_id alone, and by setl_id only this would read the whole table.
+pub fn unmark_lines(tx: &mut dyn Tx, mdtrt_id: &str, setl_id: &str) -> Result<u64, DbError> {
+    tx.execute("UPDATE fee_line SET setl_id = NULL WHERE mdtrt_id = $1 AND setl_id = $2", params![mdtrt_id, setl_id])
 }
 
 // ---- settlements ------------------------------------------------------------------------------
@@ -500,12 +547,26 @@ pub fn insert_settlement(tx: &mut dyn Tx, s: &SettlementRow, funds: &[FundRow]) 
     ps.push(crate::Value::from(seal_col(&*vault_of(tx, "settlement")?, "settlement.body", &s.setl_id, &s.body)));
     debug_assert_eq!(ps.len(), insert_settlement_sql().matches('$').count());
     tx.execute(insert_settlement_sql(), &ps)?;
+    let mut rows = Vec::with_capacity(funds.len() * 8);
     for (i, f) in funds.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO settlement_fund (setl_id, seq, admdvs, fund_pay_type, inscp_scp_amt, crt_payb_lmt_amt, fund_payamt, setl_proc_info) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            params![s.setl_id.as_str(), i as i64, s.insuplc_admdvs.as_str(), f.fund_pay_type.as_str(), f.inscp_scp_amt, f.crt_payb_lmt_amt, f.fund_payamt, f.setl_proc_info.as_str()],
-        )?;
+        rows.extend_from_slice(params![
+            s.setl_id.as_str(),
+            i as i64,
+            s.insuplc_admdvs.as_str(),
+            f.fund_pay_type.as_str(),
+            f.inscp_scp_amt,
+            f.crt_payb_lmt_amt,
+            f.fund_payamt,
+            f.setl_proc_info.as_str()
+        ]);
     }
+    crate::db::insert_many(
+        tx,
+        "INSERT INTO settlement_fund (setl_id, seq, admdvs, fund_pay_type, inscp_scp_amt, crt_payb_lmt_amt, fund_payamt, setl_proc_info)",
+        "",
+        8,
+        &rows,
+    )?;
     Ok(())
 }
 
@@ -642,13 +703,19 @@ pub fn apply_deltas(
     admdvs: &str,
     deltas: &BTreeMap<String, Fen>,
 ) -> Result<(), DbError> {
+    // One upsert for all of a settlement's accumulators (their codes are distinct, as one
+    // statement must have them on PostgreSQL).
+    let mut rows = Vec::with_capacity(deltas.len() * 6);
     for (code, d) in deltas {
-        tx.execute(
-            "INSERT INTO accumulator (psn_no, insutype, cum_year, cum_type_code, cum, admdvs) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (psn_no, insutype, cum_year, cum_type_code) DO UPDATE SET cum = accumulator.cum + excluded.cum",
-            params![psn_no, insutype, year, code.as_str(), *d, admdvs],
-        )?;
+        rows.extend_from_slice(params![psn_no, insutype, year, code.as_str(), *d, admdvs]);
     }
+    crate::db::insert_many(
+        tx,
+        "INSERT INTO accumulator (psn_no, insutype, cum_year, cum_type_code, cum, admdvs)",
+        "ON CONFLICT (psn_no, insutype, cum_year, cum_type_code) DO UPDATE SET cum = accumulator.cum + excluded.cum",
+        6,
+        &rows,
+    )?;
     Ok(())
 }
 

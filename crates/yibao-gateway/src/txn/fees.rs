@@ -9,8 +9,9 @@ use std::collections::HashSet;
 use yibao_domain::catalog::{classify, FeeLine, LineContext, LineSplit};
 use yibao_domain::dict::{PsnCategory, VisitClass};
 use yibao_domain::{Date, Fen};
+use yibao_store::catalog::{self, ItemCandidates, MappingCandidates};
 use yibao_store::settlement::{self as st, visit_stas, FeeLineRow, Visit};
-use yibao_store::{catalog, registry, Tx};
+use yibao_store::{registry, Tx};
 
 /// Who is treated where, fixed for one upload.
 pub(super) struct Patient {
@@ -22,8 +23,7 @@ pub(super) struct Patient {
 }
 
 pub(super) fn patient(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit) -> Result<Patient> {
-    let p = registry::person_by_psn_no(tx, &v.psn_no)?
-        .ok_or_else(|| biz(format!("psn_no {}: no such person", v.psn_no)))?;
+    let p = registry::person_core(tx, &v.psn_no)?.ok_or_else(|| biz(format!("psn_no {}: no such person", v.psn_no)))?;
     let on = yibao_domain::DateTime(v.begntime).date();
     let e = registry::enrollment_as_of(tx, &v.psn_no, &v.insutype, on)?
         .ok_or_else(|| biz(format!("psn_no {} is not insured under {} on {on}", v.psn_no, v.insutype)))?;
@@ -35,7 +35,8 @@ pub(super) fn patient(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit) -> Result<Patient> 
     Ok(Patient { psn_type: e.psn_type, gend: p.gend, brdy: p.brdy, grade: inst.grade().unwrap_or(0), visit_class })
 }
 
-/// Parses, checks and classifies the rows of one upload; nothing is written.
+/// Parses, checks and classifies the rows of one upload; nothing is written. The mappings, the
+/// duplicate check and the catalog rows of the whole upload are read with one statement each.
 pub(super) fn classify_rows(
     ctx: &Ctx,
     tx: &mut dyn Tx,
@@ -44,23 +45,33 @@ pub(super) fn classify_rows(
     outpatient: bool,
 ) -> Result<Vec<FeeLineRow>> {
     let pt = patient(ctx, tx, v)?;
-    let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(rows.len());
+    let locals = rows.iter().map(|r| r.node().str_max("medins_list_codg", 150)).collect::<Result<Vec<_>>>()?;
+    let local_refs: Vec<&str> = locals.iter().map(String::as_str).collect();
+    let mappings = catalog::mappings_of(tx, &v.fixmedins_code, &local_refs)?;
+    let mut parsed = Vec::with_capacity(rows.len());
     for row in rows {
-        let d = row.node();
-        let line = parse_line(ctx, tx, v, &d, outpatient)?;
-        if !seen.insert(line.feedetl_sn.clone()) || st::line(tx, &v.mdtrt_id, &line.feedetl_sn)?.is_some() {
-            return Err(biz(format!(
-                "{}.feedetl_sn: {} was already uploaded for mdtrt_id {}",
-                d.path, line.feedetl_sn, v.mdtrt_id
-            )));
-        }
-        out.push(classify_line(tx, v, &pt, line)?);
+        parsed.push(parse_line(ctx, &mappings, v, &row.node(), outpatient)?);
     }
-    Ok(out)
+    check_new_sns(tx, v, rows, &parsed)?;
+    let codes: Vec<&str> = parsed.iter().map(|l| l.med_list_codg.as_str()).collect();
+    let items = catalog::catalog_items_of(tx, &codes, &v.admdvs)?;
+    Ok(parsed.into_iter().map(|l| classify_line(&items, v, &pt, l)).collect())
 }
 
-fn parse_line(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit, d: &Node, outpatient: bool) -> Result<FeeLineRow> {
+/// Every serial number of an upload must be new to the visit and appear once in the upload.
+fn check_new_sns(tx: &mut dyn Tx, v: &Visit, rows: &[Obj], lines: &[FeeLineRow]) -> Result<()> {
+    let sns: Vec<&str> = lines.iter().map(|l| l.feedetl_sn.as_str()).collect();
+    let stored: HashSet<String> = st::existing_sns(tx, &v.mdtrt_id, &sns)?.into_iter().collect();
+    let mut seen = HashSet::with_capacity(sns.len());
+    for (row, sn) in rows.iter().zip(&sns) {
+        if !seen.insert(*sn) || stored.contains(*sn) {
+            return Err(biz(format!("{}.feedetl_sn: {sn} was already uploaded for mdtrt_id {}", row.path, v.mdtrt_id)));
+        }
+    }
+    Ok(())
+}
+
+fn parse_line(ctx: &Ctx, maps: &MappingCandidates, v: &Visit, d: &Node, outpatient: bool) -> Result<FeeLineRow> {
     if let Some(m) = d.opt_str("mdtrt_id")? {
         if m != v.mdtrt_id {
             return Err(biz(format!(
@@ -99,7 +110,8 @@ fn parse_line(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit, d: &Node, outpatient: bool)
     }
     let fee_time = d.time("fee_ocur_time")?;
     let medins_list_codg = d.str_max("medins_list_codg", 150)?;
-    let med_list_codg = national_code(tx, v, d, &medins_list_codg, fee_time.date())?;
+    let mapped = maps.in_force(&medins_list_codg, fee_time.date()).map(|m| m.med_list_codg.as_str());
+    let med_list_codg = national_code(d, &medins_list_codg, mapped)?;
     Ok(FeeLineRow {
         mdtrt_id: v.mdtrt_id.clone(),
         feedetl_sn: d.str_max("feedetl_sn", 30)?,
@@ -133,23 +145,22 @@ fn parse_line(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit, d: &Node, outpatient: bool)
 
 /// The national code of a line: as sent, checked against the institution's mapping (3301) when
 /// one exists; or taken from the mapping when the HIS left it empty.
-fn national_code(tx: &mut dyn Tx, v: &Visit, d: &Node, local: &str, on: Date) -> Result<String> {
-    let mapped = catalog::mapping_in_force(tx, &v.fixmedins_code, local, on)?.map(|m| m.med_list_codg);
+fn national_code(d: &Node, local: &str, mapped: Option<&str>) -> Result<String> {
     match (d.opt_str_max("med_list_codg", 50)?, mapped) {
         (Some(sent), Some(m)) if sent != m => {
             Err(biz(format!("{}.med_list_codg: {sent} but medins_list_codg {local} is mapped to {m}", d.path)))
         }
         (Some(sent), _) => Ok(sent),
-        (None, Some(m)) => Ok(m),
+        (None, Some(m)) => Ok(m.to_owned()),
         (None, None) => {
             Err(biz(format!("{}.med_list_codg: required (medins_list_codg {local} has no mapping)", d.path)))
         }
     }
 }
 
-fn classify_line(tx: &mut dyn Tx, v: &Visit, pt: &Patient, mut l: FeeLineRow) -> Result<FeeLineRow> {
+fn classify_line(items: &ItemCandidates, v: &Visit, pt: &Patient, mut l: FeeLineRow) -> FeeLineRow {
     let on = yibao_domain::DateTime(l.fee_ocur_time).date();
-    let item = catalog::catalog_item_in_force(tx, &l.med_list_codg, &v.admdvs, on)?;
+    let item = items.in_force(&l.med_list_codg, on);
     let ctx = LineContext {
         psn_type: &pt.psn_type,
         gend: &pt.gend,
@@ -164,10 +175,10 @@ fn classify_line(tx: &mut dyn Tx, v: &Visit, pt: &Patient, mut l: FeeLineRow) ->
         pric: yibao_domain::UnitPrice(l.pric),
         hosp_appr_flag: l.hosp_appr_flag.clone(),
     };
-    let s: LineSplit = classify(item.as_ref(), &fee, &ctx);
+    let s: LineSplit = classify(item, &fee, &ctx);
     l.chrgitm_lv = s.chrgitm_lv.code().to_owned();
-    l.list_type = item.as_ref().map_or_else(|| "999".to_owned(), |i| i.list_type.clone());
-    l.med_chrgitm_type = item.as_ref().map_or_else(|| "14".to_owned(), |i| i.med_chrgitm_type.clone());
+    l.list_type = item.map_or_else(|| "999".to_owned(), |i| i.list_type.clone());
+    l.med_chrgitm_type = item.map_or_else(|| "14".to_owned(), |i| i.med_chrgitm_type.clone());
     l.selfpay_prop = s.selfpay_prop.0 as i64;
     l.pric_uplmt = s.pric_uplmt.map(|p| p.0);
     l.lmt_used_flag = s.lmt_used_flag;
@@ -176,7 +187,7 @@ fn classify_line(tx: &mut dyn Tx, v: &Visit, pt: &Patient, mut l: FeeLineRow) ->
     l.preselfpay_amt = s.preselfpay;
     l.inscp_scp_amt = s.inscp;
     l.memo = s.memo;
-    Ok(l)
+    l
 }
 
 /// The split of a stored line, as the engine takes it.
@@ -225,11 +236,8 @@ fn upload(ctx: &Ctx, tx: &mut dyn Tx, outpatient: bool) -> Result<Done> {
         return Err(biz(format!("mdtrt_id {mdtrt_id} is {}; fees can no longer be uploaded", v.stas)));
     }
     let classified = classify_rows(ctx, tx, &v, &lines, outpatient)?;
-    let mut total = Fen::ZERO;
-    for l in &classified {
-        st::insert_line(tx, l)?;
-        total += l.det_item_fee_sumamt;
-    }
+    st::insert_lines(tx, &classified)?;
+    let total = classified.iter().map(|l| l.det_item_fee_sumamt).fold(Fen::ZERO, |a, b| a + b);
     event(
         ctx,
         tx,

@@ -103,13 +103,20 @@ fn insuinfo(tx: &mut dyn Tx, e: &Enrollment, balc: yibao_domain::Fen) -> Result<
 }
 
 /// The enrollment a visit is settled under, with the checks a counter needs before registering.
-pub fn eligible(tx: &mut dyn Tx, p: &Person, insutype: &str, on: Date) -> Result<Enrollment> {
-    if p.death_date.is_some_and(|d| d <= on) {
-        return Err(biz(format!("psn_no {}: the insured person died on {}", p.psn_no, p.death_date.unwrap_or(on))));
+/// The person's enrollment under `insutype` on `on`, if alive and insured then.
+pub fn eligible(
+    tx: &mut dyn Tx,
+    psn_no: &str,
+    death_date: Option<Date>,
+    insutype: &str,
+    on: Date,
+) -> Result<Enrollment> {
+    if let Some(d) = death_date.filter(|d| *d <= on) {
+        return Err(biz(format!("psn_no {psn_no}: the insured person died on {d}")));
     }
-    registry::enrollment_as_of(tx, &p.psn_no, insutype, on)?
+    registry::enrollment_as_of(tx, psn_no, insutype, on)?
         .filter(|e| e.active_on(on))
-        .ok_or_else(|| biz(format!("psn_no {} is not insured under insutype {insutype} on {on}", p.psn_no)))
+        .ok_or_else(|| biz(format!("psn_no {psn_no} is not insured under insutype {insutype} on {on}")))
 }
 
 pub fn benefit_check(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
@@ -119,7 +126,7 @@ pub fn benefit_check(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let insutype = d.str_max("insutype", 6)?;
     let on = d.opt_time("begntime")?.unwrap_or(ctx.now).date();
     let p = resolve(tx, None, None, None, Some(&psn_no))?;
-    let (flag, reason) = match eligible(tx, &p, &insutype, on) {
+    let (flag, reason) = match eligible(tx, &p.psn_no, p.death_date, &insutype, on) {
         Ok(_) => ("1", Value::Null),
         Err(e) => ("0", Value::String(e.to_string())),
     };

@@ -412,9 +412,7 @@ fn pharmacy_basis(ctx: &Ctx, tx: &mut dyn Tx, write: bool) -> Result<Basis> {
     let classified = classify_rows(ctx, tx, &v, &lines, true)?;
     if write {
         st::insert_visit(tx, &v)?;
-        for l in &classified {
-            st::insert_line(tx, l)?;
-        }
+        st::insert_lines(tx, &classified)?;
     }
     let b = compute(ctx, tx, v, classified, d.flag("acct_used_flag", true)?)?;
     check_amounts(&d, &b.outcome, false)?;
@@ -517,7 +515,7 @@ pub(super) fn reverse_settlement(ctx: &Ctx, tx: &mut dyn Tx, s: SettlementRow) -
 
 /// After a reversal the visit's lines are free again; a pharmacy sale is void as a whole.
 fn reopen_visit(ctx: &Ctx, tx: &mut dyn Tx, s: &SettlementRow) -> Result<()> {
-    st::unmark_lines(tx, &s.setl_id)?;
+    st::unmark_lines(tx, &s.mdtrt_id, &s.setl_id)?;
     let mut v = st::visit(tx, &s.mdtrt_id, true)?
         .ok_or_else(|| GatewayError::System(format!("visit {} of a settlement is missing", s.mdtrt_id)))?;
     let class = VisitClass::from_med_type(&v.med_type);

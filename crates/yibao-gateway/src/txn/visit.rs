@@ -1,7 +1,7 @@
 //! Visits: outpatient registration (2201/2202/2203) and admission, discharge and their changes
 //! and cancels (2401–2405).
 
-use super::person::{eligible, resolve};
+use super::person::eligible;
 use super::{done, event, own_visit, Ctx, Done};
 use crate::error::{biz, Result};
 use crate::input::{object, rows, Node, Obj};
@@ -10,7 +10,7 @@ use yibao_domain::codes::{DiagCode, OprnCode};
 use yibao_domain::dict::VisitClass;
 use yibao_domain::DateTime;
 use yibao_store::settlement::{self as st, visit_stas, Visit};
-use yibao_store::Tx;
+use yibao_store::{registry, Tx};
 
 /// Same city (pooling region) when the first four digits agree: xxxx00 and xxxx99 name one city.
 pub fn same_city(a: &str, b: &str) -> bool {
@@ -42,8 +42,9 @@ pub(super) fn build_visit(ctx: &Ctx, tx: &mut dyn Tx, n: NewVisit, pharmacy_ok: 
             ctx.env.mdtrtarea_admvs, inst.fixmedins_code, inst.admdvs
         )));
     }
-    let p = resolve(tx, None, None, None, Some(n.psn_no))?;
-    let e = eligible(tx, &p, n.insutype, n.begntime.date())?;
+    let p = registry::person_core(tx, n.psn_no)?
+        .ok_or_else(|| biz(format!("psn_no {}: no such insured person", n.psn_no)))?;
+    let e = eligible(tx, &p.psn_no, p.death_date, n.insutype, n.begntime.date())?;
     if let Some(claimed) = &ctx.env.insuplc_admdvs {
         if !same_city(claimed, &e.insuplc_admdvs) {
             return Err(biz(format!(

@@ -1,4 +1,4 @@
-//! Group commit for the single SQLite writer connection.
+//! Group commit for the single SQLite writer connection, by flat combining.
 //!
 //! Why: with `synchronous=FULL` every COMMIT waits for an fsync of the WAL, and the disk we run
 //! on does a few hundred to a few thousand of those a second, depending on what else writes to
@@ -6,14 +6,21 @@
 //! many writes per second, whatever the CPU could do. Batching the bodies of concurrent writers
 //! into one transaction pays one fsync per batch instead.
 //!
+//! Why combining: SQLite admits one writer, so bodies run one after another on one connection.
+//! When each writer ran its own body and then woke the next writer's thread, the connection sat
+//! idle for every wake-up (a scheduler round trip, ≈ 0.1–0.3 ms on a busy 2-core VM, against
+//! ≈ 0.3 ms of body) — that idle time bounded the platform, not the CPU (BENCHMARKS.md).
+//!
 //! How:
-//! * Writers take turns on the connection in arrival order (tickets). The first writer of a
-//!   batch opens `BEGIN IMMEDIATE`.
+//! * A writer queues its body and waits. One thread at a time is the *combiner*: it opens
+//!   `BEGIN IMMEDIATE` and runs queued bodies, its own and other writers', back to back on its
+//!   own thread, until the queue is empty or the batch holds [`MAX_BODIES`] or is [`MAX_AGE`]
+//!   old; then it issues the batch's single `COMMIT` and wakes the batch's writers.
 //! * Each body runs inside its own `SAVEPOINT`: released when the body asks to commit, rolled
-//!   back to when it asks to roll back, fails, or panics. So a refused request leaves nothing.
-//! * After its body a writer hands the connection to the next ticket instead of committing —
-//!   unless nobody is waiting or the batch has reached [`MAX_BODIES`] or [`MAX_AGE`]: then it
-//!   issues the batch's single `COMMIT` itself.
+//!   back to when it asks to roll back, fails, or panics. So a refused request leaves nothing;
+//!   a panic is carried back to the body's own thread and resumed there.
+//! * After a batch the combiner hands the role to the writer at the head of the queue (one
+//!   wake-up per batch instead of one per body) or, with nothing queued, gives it up.
 //! * Every writer of the batch returns only after that COMMIT succeeded; if the COMMIT (or the
 //!   transaction) fails, every one of them gets the error and none of their work exists.
 //!
@@ -21,11 +28,16 @@
 //! writer gives: bodies run one at a time and each sees the effects of the bodies before it.
 //! A body may thus read a predecessor's uncommitted work; because it cannot return before that
 //! predecessor is durable (same batch, same COMMIT), no answer ever rests on data that is lost.
+//!
+//! A body may run on another writer's thread. Bodies are closures over the request; none keeps
+//! state in thread-locals (tracing spans of the request are not entered while it runs elsewhere).
 
 use crate::{exec, SqliteTx};
 use rusqlite::Connection;
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use yibao_store::{DbError, TxEnd};
 
@@ -35,169 +47,7 @@ pub const MAX_BODIES: usize = 64;
 /// Oldest a batch may get before it is committed, whoever is waiting.
 pub const MAX_AGE: Duration = Duration::from_millis(4);
 
-/// Wait queues for turns: a writer with ticket `t` sleeps on `TURN_QUEUES[t % N]`, so handing
-/// the turn on wakes (almost always) exactly the next writer rather than every waiting thread.
-const TURN_QUEUES: usize = 64;
-
-/// How a batch ended, shared by all its writers.
-type Outcome = Arc<OnceLock<Result<(), DbError>>>;
-
-struct Batch {
-    outcome: Outcome,
-    bodies: usize,
-    opened: Instant,
-}
-
-#[derive(Default)]
-struct State {
-    /// The next ticket to hand out.
-    next_ticket: u64,
-    /// The ticket whose holder may use the connection now.
-    serving: u64,
-    /// The open transaction, if any.
-    batch: Option<Batch>,
-    /// Batches that reached COMMIT, and the bodies they carried (for [`GroupCommit::stats`]).
-    commits: u64,
-    committed_bodies: u64,
-}
-
-/// Shared turn-taking state of one writer connection.
-pub struct GroupCommit {
-    state: Mutex<State>,
-    turns: [Condvar; TURN_QUEUES],
-    /// Signalled whenever a batch's outcome is set.
-    done: Condvar,
-}
-
-impl Default for GroupCommit {
-    fn default() -> GroupCommit {
-        GroupCommit { state: Mutex::default(), turns: std::array::from_fn(|_| Condvar::new()), done: Condvar::new() }
-    }
-}
-
-impl std::fmt::Debug for GroupCommit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let st = self.lock();
-        f.debug_struct("GroupCommit")
-            .field("waiting", &st.next_ticket.saturating_sub(st.serving))
-            .field("open_batch", &st.batch.as_ref().map(|b| b.bodies))
-            .finish()
-    }
-}
-
-impl GroupCommit {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Waits for this writer's turn and joins (or opens) the batch.
-    fn enter(&self) -> Turn<'_> {
-        let mut st = self.lock();
-        let ticket = st.next_ticket;
-        st.next_ticket += 1;
-        let queue = &self.turns[(ticket % TURN_QUEUES as u64) as usize];
-        while st.serving != ticket {
-            st = queue.wait(st).unwrap_or_else(|p| p.into_inner());
-        }
-        let opens = st.batch.is_none();
-        let batch = st.batch.get_or_insert_with(|| Batch {
-            outcome: Arc::new(OnceLock::new()),
-            bodies: 0,
-            opened: Instant::now(),
-        });
-        batch.bodies += 1;
-        let outcome = batch.outcome.clone();
-        Turn { group: self, outcome, opens, held: true }
-    }
-
-    /// (COMMITs issued, bodies they carried) since the backend opened: their ratio is the
-    /// average batch size.
-    pub fn stats(&self) -> (u64, u64) {
-        let st = self.lock();
-        (st.commits, st.committed_bodies)
-    }
-
-    /// Blocks until `outcome` is set.
-    fn wait(&self, outcome: &Outcome) -> Result<(), DbError> {
-        let mut st = self.lock();
-        loop {
-            if let Some(r) = outcome.get() {
-                return r.clone();
-            }
-            st = self.done.wait(st).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-}
-
-/// A writer's hold on the connection. Dropping it while held (an unexpected unwind) fails the
-/// open batch and passes the turn on, so one broken writer cannot stall all the others.
-struct Turn<'g> {
-    group: &'g GroupCommit,
-    outcome: Outcome,
-    /// This writer opened the batch and must BEGIN it.
-    opens: bool,
-    held: bool,
-}
-
-/// What to do after a body has run, decided under the state lock.
-enum Next {
-    /// Others are waiting and the batch has room: hand over and wait for its COMMIT.
-    HandOver,
-    /// Commit the batch now.
-    Commit,
-}
-
-impl Turn<'_> {
-    /// Decides, after a body, whether to hand the connection over (the batch stays open; the
-    /// caller then calls [`Turn::hand_over`]) or to close the batch so that this writer commits it.
-    fn after_body(&mut self) -> Next {
-        let mut st = self.group.lock();
-        let waiting = st.next_ticket - st.serving - 1;
-        let full = st.batch.as_ref().is_none_or(|b| b.bodies >= MAX_BODIES || b.opened.elapsed() >= MAX_AGE);
-        if waiting == 0 || full {
-            if let Some(b) = st.batch.take() {
-                st.commits += 1;
-                st.committed_bodies += b.bodies as u64;
-            }
-            return Next::Commit;
-        }
-        Next::HandOver
-    }
-
-    /// Passes the turn to the next writer. Called once the connection's mutex is released, so
-    /// the writer woken here does not block on it and need waking a second time.
-    fn hand_over(&mut self) {
-        let mut st = self.group.lock();
-        self.pass(&mut st);
-    }
-
-    /// Sets the batch's outcome (ending it if it is still the open one) and passes the turn on.
-    fn finish(&mut self, result: Result<(), DbError>) {
-        let mut st = self.group.lock();
-        if st.batch.as_ref().is_some_and(|b| Arc::ptr_eq(&b.outcome, &self.outcome)) {
-            st.batch = None;
-        }
-        let _ = self.outcome.set(result);
-        self.group.done.notify_all();
-        self.pass(&mut st);
-    }
-
-    fn pass(&mut self, st: &mut State) {
-        if self.held {
-            self.held = false;
-            st.serving += 1;
-            self.group.turns[(st.serving % TURN_QUEUES as u64) as usize].notify_all();
-        }
-    }
-}
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        if self.held {
-            self.finish(Err(DbError::Other("a writer stopped while holding the connection".into())));
-        }
-    }
-}
+type Body<'a> = dyn FnMut(&mut dyn yibao_store::Tx) -> Result<TxEnd, DbError> + 'a;
 
 /// How one body ended.
 enum BodyEnd {
@@ -205,61 +55,250 @@ enum BodyEnd {
     Panicked(Box<dyn std::any::Any + Send>),
 }
 
-/// Runs `body` as part of a group-committed transaction on `conn` (see the module docs).
-pub fn write(
-    group: &GroupCommit,
-    conn: &Mutex<Connection>,
-    body: &mut dyn FnMut(&mut dyn yibao_store::Tx) -> Result<TxEnd, DbError>,
-) -> Result<(), DbError> {
-    let mut turn = group.enter();
-    // Only the turn holder locks the connection, so this never waits for long; the mutex is
-    // what makes handing a `Connection` between threads safe.
-    let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-    let end = match run_body(&guard, turn.opens, body) {
-        Ok(end) => end,
-        Err(lost) => {
-            // The transaction is gone: every body of this batch is lost with it.
-            rollback_all(&guard);
-            drop(guard);
-            turn.finish(Err(lost.clone()));
-            return Err(lost);
-        }
-    };
-    let outcome = turn.outcome.clone();
-    match turn.after_body() {
-        Next::Commit => {
-            let committed = commit(&guard);
-            drop(guard);
-            turn.finish(committed);
-        }
-        Next::HandOver => {
-            drop(guard);
-            turn.hand_over();
+/// One writer's request, on that writer's stack for as long as it waits. The combiner reaches
+/// it through a [`JobPtr`]; see there why that is sound.
+struct Job {
+    /// The body, its lifetime erased: it outlives the job because its owner waits for the job.
+    body: *mut Body<'static>,
+    /// Set under the state lock with `outcome`: how the body ended.
+    end: Option<BodyEnd>,
+    /// Set under the state lock: the batch's outcome (its COMMIT's number), and that the owner
+    /// may stop waiting for the combiner.
+    outcome: Option<Result<u64, DbError>>,
+    /// Set under the state lock: the owner is now the combiner.
+    promoted: bool,
+    wake: Condvar,
+}
+
+/// A queued job. Sound to send because (1) the job's owner blocks in [`write`] until the job is
+/// done and touches it only under the state lock meanwhile, so the job outlives every use and
+/// no two threads access it at once; (2) the state mutex orders the combiner's writes before
+/// the owner's reads. The body itself runs on the combiner's thread while its owner sleeps.
+#[derive(Clone, Copy)]
+struct JobPtr(*mut Job);
+
+// SAFETY: see the type's documentation.
+unsafe impl Send for JobPtr {}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<JobPtr>,
+    /// Some thread holds (or has been handed) the combiner role.
+    combining: bool,
+    /// Batches that reached COMMIT, and the bodies they carried (for [`GroupCommit::stats`]).
+    commits: u64,
+    committed_bodies: u64,
+    /// COMMITs started (each one's number), whether the last is still running, and up to which
+    /// number the WAL is known to be on disk.
+    commit_started: u64,
+    commit_running: bool,
+    durable: u64,
+    /// A thread is syncing the WAL now.
+    syncing: bool,
+    /// Once a sync failed nothing more is acknowledged: what the OS kept of the WAL is unknown.
+    sync_failed: Option<DbError>,
+    syncs: u64,
+}
+
+/// Shared state of one writer connection.
+pub struct GroupCommit {
+    state: Mutex<State>,
+    /// Signalled when a sync ends or a COMMIT ends.
+    synced: Condvar,
+    /// The WAL file, synced to make COMMITs durable (see [`GroupCommit::wait_durable`]).
+    wal: PathBuf,
+}
+
+impl std::fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.lock();
+        f.debug_struct("GroupCommit").field("queued", &st.queue.len()).field("combining", &st.combining).finish()
+    }
+}
+
+impl GroupCommit {
+    /// `wal`: the database's WAL file (`<db>-wal`).
+    pub fn new(wal: PathBuf) -> GroupCommit {
+        GroupCommit { state: Mutex::default(), synced: Condvar::new(), wal }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// (COMMITs issued, bodies they carried, WAL syncs) since the backend opened: commits per
+    /// sync and bodies per commit are how well the two stages batch.
+    pub fn stats(&self) -> (u64, u64, u64) {
+        let st = self.lock();
+        (st.commits, st.committed_bodies, st.syncs)
+    }
+
+    /// Returns once COMMIT number `seq` is on disk. The connection commits with
+    /// `synchronous=NORMAL`, which writes the WAL but does not sync it; durability comes from
+    /// here instead: the first waiter syncs the WAL file for every COMMIT ended so far, and the
+    /// others wait for that sync or take the next. So the single writer goes on with the next
+    /// batch while the disk flushes the last one, and one sync covers several COMMITs.
+    fn wait_durable(&self, seq: u64) -> Result<(), DbError> {
+        let mut st = self.lock();
+        loop {
+            if st.durable >= seq {
+                return Ok(());
+            }
+            if let Some(e) = &st.sync_failed {
+                return Err(e.clone());
+            }
+            let ended = st.commit_started - u64::from(st.commit_running);
+            if !st.syncing && ended >= seq {
+                st.syncing = true;
+                drop(st);
+                let synced = std::fs::File::open(&self.wal).and_then(|f| f.sync_data());
+                st = self.lock();
+                st.syncing = false;
+                st.syncs += 1;
+                match synced {
+                    Ok(()) => st.durable = st.durable.max(ended),
+                    Err(e) => {
+                        tracing::error!(wal = %self.wal.display(), error = %e, "syncing the WAL failed: no further write is acknowledged");
+                        st.sync_failed = Some(DbError::Unavailable(format!("syncing {}: {e}", self.wal.display())));
+                    }
+                }
+                self.synced.notify_all();
+                continue;
+            }
+            st = self.synced.wait(st).unwrap_or_else(|p| p.into_inner());
         }
     }
-    drop(turn);
-    match end {
-        BodyEnd::Panicked(p) => resume_unwind(p),
-        BodyEnd::Finished(r) => {
-            // Every writer waits for its batch, a rolled-back one too: its answer may rest on
-            // what earlier bodies of the batch wrote, so it stands only if they are durable.
-            group.wait(&outcome)?;
-            r.map(|_| ())
+
+    /// For a reader that has taken its snapshot: waits until everything the snapshot can see is
+    /// on disk, so that no answer rests on a COMMIT a crash could still undo.
+    pub fn barrier(&self) -> Result<(), DbError> {
+        let seq = self.lock().commit_started;
+        self.wait_durable(seq)
+    }
+}
+
+/// Runs `body` as part of a group-committed transaction on `conn` (see the module docs).
+pub fn write(group: &GroupCommit, conn: &Mutex<Connection>, body: &mut Body<'_>) -> Result<(), DbError> {
+    // SAFETY: only the lifetime is erased; the job (and with it every use of the pointer) ends
+    // before this function returns, see `JobPtr`.
+    let body: *mut Body<'static> = unsafe { std::mem::transmute::<*mut Body<'_>, *mut Body<'static>>(body) };
+    let mut job = Job { body, end: None, outcome: None, promoted: false, wake: Condvar::new() };
+    let me = JobPtr(&mut job);
+    let mut st = group.lock();
+    st.queue.push_back(me);
+    let mut combine = !st.combining;
+    st.combining = true;
+    loop {
+        if combine {
+            drop(st);
+            combine_batches(group, conn, me);
+            st = group.lock();
+        }
+        // SAFETY: under the state lock, the only time the combiner writes the job too.
+        if let Some(outcome) = unsafe { (*me.0).outcome.take() } {
+            // SAFETY: done: the combiner no longer touches the job.
+            let end = unsafe { (*me.0).end.take() };
+            drop(st);
+            // Every writer waits for its batch to be durable, a rolled-back one too: its answer
+            // may rest on what earlier bodies of the batch wrote.
+            let durable = outcome.and_then(|seq| group.wait_durable(seq));
+            return match end {
+                Some(BodyEnd::Panicked(p)) => resume_unwind(p),
+                Some(BodyEnd::Finished(r)) => durable.and(r.map(drop)),
+                None => durable.and(Err(DbError::Other("the write was not run".into()))),
+            };
+        }
+        // SAFETY: as above.
+        if unsafe { std::mem::take(&mut (*me.0).promoted) } {
+            combine = true;
+            continue;
+        }
+        // SAFETY: the job outlives this wait; the condvar is only shared, never written.
+        let wake = unsafe { &(*me.0).wake };
+        st = wake.wait(st).unwrap_or_else(|p| p.into_inner());
+    }
+}
+
+/// Runs batches as the combiner until `me`'s job is done, then hands the role on.
+fn combine_batches(group: &GroupCommit, conn: &Mutex<Connection>, me: JobPtr) {
+    // Only the combiner locks the connection; the mutex is what makes handing a `Connection`
+    // between threads safe.
+    let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+    let mut role = Role { group, me, batch: Vec::new(), held: true };
+    loop {
+        let outcome = run_batch(group, &guard, &mut role.batch);
+        let mut st = group.lock();
+        if outcome.is_ok() {
+            st.commits += 1;
+            st.committed_bodies += role.batch.len() as u64;
+        }
+        role.finish(&mut st, outcome);
+        // SAFETY: under the state lock, see `JobPtr`.
+        let mine_done = unsafe { (*me.0).outcome.is_some() };
+        if mine_done {
+            drop(guard);
+            role.pass(&mut st);
+            return;
         }
     }
 }
 
-/// Opens the transaction if this writer is the first of its batch, runs the body in a
-/// savepoint and releases or rolls back to it. `Err` means the whole transaction is lost.
-fn run_body(
+/// Opens a transaction, runs queued bodies into it and commits it. The jobs taken and how their
+/// bodies ended are left in `batch` (at least one job, when any was queued); the result is the
+/// batch's outcome.
+fn run_batch(
+    group: &GroupCommit,
     conn: &Connection,
-    opens: bool,
-    body: &mut dyn FnMut(&mut dyn yibao_store::Tx) -> Result<TxEnd, DbError>,
-) -> Result<BodyEnd, DbError> {
-    if opens {
-        exec(conn, "BEGIN IMMEDIATE")?;
+    batch: &mut Vec<(JobPtr, Option<BodyEnd>)>,
+) -> Result<u64, DbError> {
+    let take = || {
+        let mut st = group.lock();
+        // SAFETY: under the state lock; the body pointer is copied, the body is not touched.
+        st.queue.pop_front().map(|job| (job, unsafe { (*job.0).body }))
+    };
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+        // Fail the head of the queue with it, so that its writer (the combiner) returns.
+        batch.extend(take().map(|(job, _)| (job, None)));
+        return Err(e);
     }
-    exec(conn, "SAVEPOINT body")?;
+    let opened = Instant::now();
+    while batch.len() < MAX_BODIES && (batch.is_empty() || opened.elapsed() < MAX_AGE) {
+        let Some((job, body)) = take() else { break };
+        // SAFETY: the body outlives its job, whose owner waits and does not run it (see
+        // `JobPtr`); no lock is held while it runs.
+        let (end, lost) = run_body(conn, unsafe { &mut *body });
+        batch.push((job, Some(end)));
+        if let Some(lost) = lost {
+            // The transaction is gone: every body of this batch is lost with it.
+            rollback_all(conn);
+            return Err(lost);
+        }
+    }
+    let seq = {
+        let mut st = group.lock();
+        st.commit_started += 1;
+        st.commit_running = true;
+        st.commit_started
+    };
+    let r = exec(conn, "COMMIT");
+    let mut st = group.lock();
+    st.commit_running = false;
+    // Readers may be waiting for this COMMIT to end before they can ask for a sync.
+    group.synced.notify_all();
+    drop(st);
+    r.map(|()| seq).inspect_err(|_| {
+        // A failed COMMIT can leave the transaction open (e.g. SQLITE_BUSY): end it, so the
+        // next batch starts clean and nothing of this one survives.
+        rollback_all(conn);
+    })
+}
+
+/// Runs the body in a savepoint and releases or rolls back to it. The second value is set when
+/// the whole transaction is lost.
+fn run_body(conn: &Connection, body: &mut Body<'_>) -> (BodyEnd, Option<DbError>) {
+    if let Err(e) = exec(conn, "SAVEPOINT body") {
+        return (BodyEnd::Finished(Err(e.clone())), Some(e));
+    }
     let end = match catch_unwind(AssertUnwindSafe(|| body(&mut SqliteTx(conn)))) {
         Ok(r) => BodyEnd::Finished(r),
         Err(p) => BodyEnd::Panicked(p),
@@ -267,25 +306,73 @@ fn run_body(
     if conn.is_autocommit() {
         // SQLite rolls a transaction back by itself on some errors (I/O error, disk full, …);
         // a savepoint can no longer be released, and the earlier bodies are gone too.
-        return Err(DbError::Other("the write transaction was rolled back by SQLite".into()));
+        return (end, Some(DbError::Other("the write transaction was rolled back by SQLite".into())));
     }
-    if !matches!(end, BodyEnd::Finished(Ok(TxEnd::Commit))) {
-        exec(conn, "ROLLBACK TO body")?;
+    let undo =
+        if matches!(end, BodyEnd::Finished(Ok(TxEnd::Commit))) { Ok(()) } else { exec(conn, "ROLLBACK TO body") };
+    match undo.and_then(|_| exec(conn, "RELEASE body")) {
+        Ok(()) => (end, None),
+        Err(e) => (end, Some(e)),
     }
-    exec(conn, "RELEASE body")?;
-    Ok(end)
-}
-
-fn commit(conn: &Connection) -> Result<(), DbError> {
-    exec(conn, "COMMIT").inspect_err(|_| {
-        // A failed COMMIT can leave the transaction open (e.g. SQLITE_BUSY): end it, so the
-        // next batch starts clean and nothing of this one survives.
-        rollback_all(conn);
-    })
 }
 
 fn rollback_all(conn: &Connection) {
     if !conn.is_autocommit() {
         let _ = exec(conn, "ROLLBACK");
+    }
+}
+
+/// The combiner role while held. Dropping it while held (an unexpected unwind outside a body)
+/// fails the batch in progress and passes the role on, so the other writers cannot hang.
+struct Role<'g> {
+    group: &'g GroupCommit,
+    /// The combiner's own job.
+    me: JobPtr,
+    batch: Vec<(JobPtr, Option<BodyEnd>)>,
+    held: bool,
+}
+
+impl Role<'_> {
+    /// Gives every job of the batch how its body ended and the batch's outcome, and wakes its
+    /// owner.
+    fn finish(&mut self, _st: &mut State, outcome: Result<u64, DbError>) {
+        for (job, end) in self.batch.drain(..) {
+            // SAFETY: under the state lock (`_st`), see `JobPtr`.
+            unsafe {
+                (*job.0).end = end;
+                (*job.0).outcome = Some(outcome.clone());
+                (*job.0).wake.notify_one();
+            }
+        }
+    }
+
+    /// Hands the role to the writer at the head of the queue, or gives it up.
+    fn pass(&mut self, st: &mut State) {
+        if !self.held {
+            return;
+        }
+        self.held = false;
+        match st.queue.front() {
+            // SAFETY: under the state lock, see `JobPtr`.
+            Some(next) => unsafe {
+                (*next.0).promoted = true;
+                (*next.0).wake.notify_one();
+            },
+            None => st.combining = false,
+        }
+    }
+}
+
+impl Drop for Role<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            let mut st = self.group.lock();
+            let lost = Err(DbError::Other("the writer combining this batch stopped".into()));
+            self.finish(&mut st, lost);
+            // The combiner's own job must not stay queued: its stack frame is unwinding.
+            let me = self.me.0;
+            st.queue.retain(|j| j.0 != me);
+            self.pass(&mut st);
+        }
     }
 }
