@@ -12,6 +12,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use yibao_store::Store;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "yibao",
