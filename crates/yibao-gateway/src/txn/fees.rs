@@ -52,20 +52,21 @@ pub(super) fn classify_rows(
     for row in rows {
         parsed.push(parse_line(ctx, &mappings, v, &row.node(), outpatient)?);
     }
-    check_new_sns(tx, v, rows, &parsed)?;
+    let paths: Vec<String> = rows.iter().map(|r| r.path.clone()).collect();
+    check_new_sns(tx, v, &paths, &parsed)?;
     let codes: Vec<&str> = parsed.iter().map(|l| l.med_list_codg.as_str()).collect();
     let items = catalog::catalog_items_of(tx, &codes, &v.admdvs)?;
     Ok(parsed.into_iter().map(|l| classify_line(&items, v, &pt, l)).collect())
 }
 
 /// Every serial number of an upload must be new to the visit and appear once in the upload.
-fn check_new_sns(tx: &mut dyn Tx, v: &Visit, rows: &[Obj], lines: &[FeeLineRow]) -> Result<()> {
+fn check_new_sns(tx: &mut dyn Tx, v: &Visit, paths: &[String], lines: &[FeeLineRow]) -> Result<()> {
     let sns: Vec<&str> = lines.iter().map(|l| l.feedetl_sn.as_str()).collect();
     let stored: HashSet<String> = st::existing_sns(tx, &v.mdtrt_id, &sns)?.into_iter().collect();
     let mut seen = HashSet::with_capacity(sns.len());
-    for (row, sn) in rows.iter().zip(&sns) {
+    for (path, sn) in paths.iter().zip(&sns) {
         if !seen.insert(*sn) || stored.contains(*sn) {
-            return Err(biz(format!("{}.feedetl_sn: {sn} was already uploaded for mdtrt_id {}", row.path, v.mdtrt_id)));
+            return Err(biz(format!("{path}.feedetl_sn: {sn} was already uploaded for mdtrt_id {}", v.mdtrt_id)));
         }
     }
     Ok(())
@@ -219,11 +220,29 @@ pub(super) fn result_row(l: &FeeLineRow) -> Value {
     })
 }
 
-fn upload(ctx: &Ctx, tx: &mut dyn Tx, outpatient: bool) -> Result<Done> {
-    let lines = rows(&ctx.env.input, "feedetail", true)?;
+/// An upload checked, classified and answered on a read snapshot, before it takes the single
+/// writer; [`apply_upload`] writes it.
+pub struct Upload {
+    /// The visit as the lines were classified for.
+    visit: Visit,
+    lines: Vec<FeeLineRow>,
+    /// Where each line is in the request, for errors.
+    paths: Vec<String>,
+    /// The answer, and its JSON text for the msgid log.
+    pub output: Value,
+    text: String,
+}
+
+/// The visit of an upload, open for fees of this kind (`lock`: for the write transaction).
+fn upload_visit(ctx: &Ctx, tx: &mut dyn Tx, lines: &[Obj], outpatient: bool, lock: bool) -> Result<Visit> {
     let first = lines[0].node();
     let mdtrt_id = first.str_max("mdtrt_id", 30)?;
-    let v = own_visit(ctx, tx, &mdtrt_id, Some(&first.str_max("psn_no", 30)?), true)?;
+    let v = own_visit(ctx, tx, &mdtrt_id, Some(&first.str_max("psn_no", 30)?), lock)?;
+    open_for_fees(v, outpatient)
+}
+
+fn open_for_fees(v: Visit, outpatient: bool) -> Result<Visit> {
+    let mdtrt_id = &v.mdtrt_id;
     let inpatient = VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient);
     if inpatient == outpatient {
         return Err(biz(format!(
@@ -235,18 +254,49 @@ fn upload(ctx: &Ctx, tx: &mut dyn Tx, outpatient: bool) -> Result<Done> {
     if v.stas != visit_stas::OPEN && !(v.stas == visit_stas::DISCHARGED && inpatient) {
         return Err(biz(format!("mdtrt_id {mdtrt_id} is {}; fees can no longer be uploaded", v.stas)));
     }
-    let classified = classify_rows(ctx, tx, &v, &lines, outpatient)?;
-    st::insert_lines(tx, &classified)?;
-    let total = classified.iter().map(|l| l.det_item_fee_sumamt).fold(Fen::ZERO, |a, b| a + b);
-    event(
-        ctx,
-        tx,
-        &v.insuplc_admdvs,
-        "fees.uploaded",
-        &v.mdtrt_id,
-        json!({ "psn_no": v.psn_no, "lines": classified.len(), "amount": total }),
-    )?;
-    let result: Vec<Value> = classified.iter().map(result_row).collect();
+    Ok(v)
+}
+
+pub fn stage_upload(ctx: &Ctx, tx: &mut dyn Tx, outpatient: bool) -> Result<Upload> {
+    let rows = rows(&ctx.env.input, "feedetail", true)?;
+    let visit = upload_visit(ctx, tx, &rows, outpatient, false)?;
+    let lines = classify_rows(ctx, tx, &visit, &rows, outpatient)?;
+    let output = json!({ "result": lines.iter().map(result_row).collect::<Vec<_>>() });
+    let text = output.to_string();
+    let paths = rows.into_iter().map(|r| r.path).collect();
+    Ok(Upload { visit, lines, paths, output, text })
+}
+
+/// Writes a staged upload. What may have changed since the snapshot is checked again: the
+/// visit (still open, and unchanged, else the upload is redone here in full) and that the serial
+/// numbers are still new. The answer is left to the staged one (`output` is null).
+pub fn apply_upload(ctx: &Ctx, tx: &mut dyn Tx, u: &Upload, outpatient: bool) -> Result<Done> {
+    let v = own_visit(ctx, tx, &u.visit.mdtrt_id, Some(&u.visit.psn_no), true)?;
+    if v != u.visit {
+        return upload(ctx, tx, outpatient);
+    }
+    let v = open_for_fees(v, outpatient)?;
+    check_new_sns(tx, &v, &u.paths, &u.lines)?;
+    write_lines(ctx, tx, &v, &u.lines)?;
+    let mut d = done(Value::Null, Some(&v.psn_no), Some(&v.mdtrt_id));
+    d.output_text = Some(u.text.clone());
+    Ok(d)
+}
+
+fn write_lines(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit, lines: &[FeeLineRow]) -> Result<()> {
+    st::insert_lines(tx, lines)?;
+    let total = lines.iter().map(|l| l.det_item_fee_sumamt).fold(Fen::ZERO, |a, b| a + b);
+    let payload = json!({ "psn_no": v.psn_no, "lines": lines.len(), "amount": total });
+    event(ctx, tx, &v.insuplc_admdvs, "fees.uploaded", &v.mdtrt_id, payload)
+}
+
+/// The whole upload in the write transaction (when it could not be staged).
+fn upload(ctx: &Ctx, tx: &mut dyn Tx, outpatient: bool) -> Result<Done> {
+    let rows = rows(&ctx.env.input, "feedetail", true)?;
+    let v = upload_visit(ctx, tx, &rows, outpatient, true)?;
+    let lines = classify_rows(ctx, tx, &v, &rows, outpatient)?;
+    write_lines(ctx, tx, &v, &lines)?;
+    let result: Vec<Value> = lines.iter().map(result_row).collect();
     Ok(done(json!({ "result": result }), Some(&v.psn_no), Some(&v.mdtrt_id)))
 }
 
@@ -256,6 +306,22 @@ pub fn upload_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
 
 pub fn upload_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     upload(ctx, tx, false)
+}
+
+pub fn stage_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Upload> {
+    stage_upload(ctx, tx, true)
+}
+
+pub fn stage_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Upload> {
+    stage_upload(ctx, tx, false)
+}
+
+pub fn apply_outpatient(ctx: &Ctx, tx: &mut dyn Tx, u: &Upload) -> Result<Done> {
+    apply_upload(ctx, tx, u, true)
+}
+
+pub fn apply_inpatient(ctx: &Ctx, tx: &mut dyn Tx, u: &Upload) -> Result<Done> {
+    apply_upload(ctx, tx, u, false)
 }
 
 fn cancel(ctx: &Ctx, tx: &mut dyn Tx, field: &str) -> Result<Done> {

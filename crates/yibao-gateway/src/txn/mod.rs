@@ -52,16 +52,26 @@ impl<'a> Ctx<'a> {
 /// What a state-changing transaction answers, plus what the msgid log indexes.
 pub struct Done {
     pub output: Value,
+    /// The answer's JSON text when it was made before the write (see [`Handler::Staged`]).
+    pub output_text: Option<String>,
     pub psn_no: Option<String>,
     pub ref_id: Option<String>,
 }
 
 type WriteFn = fn(&Ctx, &mut dyn Tx) -> Result<Done>;
 type ReadFn = fn(&Ctx, &mut dyn Tx) -> Result<Value>;
+type StageFn = fn(&Ctx, &mut dyn Tx) -> Result<fees::Upload>;
+type ApplyFn = fn(&Ctx, &mut dyn Tx, &fees::Upload) -> Result<Done>;
 
 enum Handler {
     Write(WriteFn),
     Read(ReadFn),
+    /// A write whose heavy part (reference reads, classification, the answer and its JSON) is
+    /// done on a read snapshot first, outside the single writer; the apply step then re-checks
+    /// what may have changed and writes, leaving `output` null for the staged answer. If staging
+    /// fails, the whole write runs as usual, so a replayed msgid still gets its first answer
+    /// and an error is the one the plain write gives.
+    Staged(StageFn, ApplyFn, WriteFn),
 }
 
 fn handler(infno: &str) -> Option<Handler> {
@@ -82,7 +92,7 @@ fn handler(infno: &str) -> Option<Handler> {
         "2201" => W(visit::register),
         "2202" => W(visit::cancel_register),
         "2203" | "2203A" => W(visit::outpatient_info),
-        "2204" => W(fees::upload_outpatient),
+        "2204" => Handler::Staged(fees::stage_outpatient, fees::apply_outpatient, fees::upload_outpatient),
         "2205" => W(fees::cancel_outpatient),
         "2206" | "2206A" => R(settle::presettle_outpatient),
         "2207" | "2207A" => W(settle::settle_outpatient),
@@ -92,7 +102,7 @@ fn handler(infno: &str) -> Option<Handler> {
         "2403" => W(visit::change_admission),
         "2404" => W(visit::cancel_admission),
         "2405" => W(visit::cancel_discharge),
-        "2301" => W(fees::upload_inpatient),
+        "2301" => Handler::Staged(fees::stage_inpatient, fees::apply_inpatient, fees::upload_inpatient),
         "2302" => W(fees::cancel_inpatient),
         "2303" => R(settle::presettle_inpatient),
         "2304" => W(settle::settle_inpatient),
@@ -134,11 +144,25 @@ pub fn dispatch(ctx: &Ctx) -> Result<Value> {
             }
             f(ctx, tx)
         }),
-        Handler::Write(f) => write(ctx, f, ec.map(|(_, t)| t)),
+        Handler::Write(f) => write(ctx, &f, ec.map(|(_, t)| t)),
+        Handler::Staged(stage, apply, whole) => {
+            let ec = ec.map(|(_, t)| t);
+            let staged = ctx.store.read(|tx| {
+                caller(ctx, tx)?;
+                stage(ctx, tx)
+            });
+            match staged {
+                Ok(s) => {
+                    let v = write(ctx, &|ctx: &Ctx, tx: &mut dyn Tx| apply(ctx, tx, &s), ec)?;
+                    Ok(if v.is_null() { s.output } else { v })
+                }
+                Err(_) => write(ctx, &whole, ec),
+            }
+        }
     }
 }
 
-fn write(ctx: &Ctx, f: WriteFn, ec: Option<ecred::Token>) -> Result<Value> {
+fn write(ctx: &Ctx, f: &dyn Fn(&Ctx, &mut dyn Tx) -> Result<Done>, ec: Option<ecred::Token>) -> Result<Value> {
     let env = ctx.env;
     let input_text = env.input.to_string();
     let digest = digest(&env.infno, &input_text);
@@ -183,7 +207,7 @@ fn write(ctx: &Ctx, f: WriteFn, ec: Option<ecred::Token>) -> Result<Value> {
                 req_digest: digest.clone(),
                 psn_no: done.psn_no,
                 ref_id: done.ref_id,
-                response: done.output.to_string(),
+                response: done.output_text.unwrap_or_else(|| done.output.to_string()),
                 created: ctx.now.0,
                 reversed: false,
             },
@@ -247,7 +271,7 @@ fn digest(infno: &str, input_text: &str) -> String {
 }
 
 fn done(output: Value, psn_no: Option<&str>, ref_id: Option<&str>) -> Done {
-    Done { output, psn_no: psn_no.map(str::to_owned), ref_id: ref_id.map(str::to_owned) }
+    Done { output, output_text: None, psn_no: psn_no.map(str::to_owned), ref_id: ref_id.map(str::to_owned) }
 }
 
 /// The visit, which must belong to the calling institution (and, if given, to `psn_no`).
