@@ -142,12 +142,14 @@ impl Dialect {
         }
     }
 
-    /// `IN (…)` over a JSON array of texts bound as parameter `$n` (see [`json_texts`]): one
+    /// Membership in a JSON array of texts bound as parameter `$n` (see [`json_texts`]): one
     /// statement text whatever the number of values, so it is prepared once.
     pub fn in_json_texts(self, n: usize) -> String {
         match self {
             Dialect::Sqlite => format!("IN (SELECT value FROM json_each(${n}))"),
-            Dialect::Postgres => format!("IN (SELECT jsonb_array_elements_text(CAST(${n} AS TEXT)::jsonb))"),
+            // `= ANY(ARRAY(…))`, not `IN (SELECT …)`: PostgreSQL plans the latter as a semi
+            // join that scans every row of the leading key (all of an institution's mappings).
+            Dialect::Postgres => format!("= ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(${n} AS TEXT)::jsonb)))"),
         }
     }
 }
