@@ -134,9 +134,9 @@ pub struct Answer {
     pub inf_refmsgid: String,
 }
 
-pub fn response(a: &Answer, result: &std::result::Result<Value, GatewayError>) -> Value {
+pub fn response(a: &Answer, result: std::result::Result<Value, GatewayError>) -> Value {
     let (infcode, err_msg, output) = match result {
-        Ok(out) => (0, Value::Null, out.clone()),
+        Ok(out) => (0, Value::Null, out),
         Err(e) => (e.infcode(), Value::String(e.to_string()), Value::Object(Map::new())),
     };
     json!({

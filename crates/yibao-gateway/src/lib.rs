@@ -106,7 +106,7 @@ async fn run(
     }
     tracing::info!(target: "yibao::call", request = %label, infcode = code, micros = started.elapsed().as_micros() as u64, "handled");
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    (status, Json(envelope::response(&answer, &result)))
+    (status, Json(envelope::response(&answer, result)))
 }
 
 /// Authenticates (as the app's guard says), rate-limits, parses and dispatches one request.

@@ -116,8 +116,12 @@ fn item_from(row: &Row) -> Result<CatalogItem> {
         .and_then(|r| Ratio::new(r).ok())
         .ok_or_else(|| DbError::Decode(format!("selfpay_prop {ratio}")))?;
     let rules_text = row.str(10)?;
-    let rules: ItemRules = serde_json::from_str(&rules_text)
-        .map_err(|e| DbError::Decode(format!("rules of {}: {e}", row.str(0).unwrap_or_default())))?;
+    // Most items carry no restriction; skipping the parser for them matters on every fee line.
+    let rules: ItemRules = match rules_text.as_str() {
+        "{}" => ItemRules::default(),
+        text => serde_json::from_str(text)
+            .map_err(|e| DbError::Decode(format!("rules of {}: {e}", row.str(0).unwrap_or_default())))?,
+    };
     Ok(CatalogItem {
         hilist_code: row.str(0)?,
         admdvs: row.str(1)?,
