@@ -21,7 +21,7 @@ pub fn run(dir: &Path, open_store: crate::OpenStore) -> Result<(), String> {
         .write(|tx| tx.execute("CREATE TABLE IF NOT EXISTS bench_probe (id BIGINT PRIMARY KEY, v TEXT NOT NULL)", &[]))
         .map_err(|e| e.to_string())?;
     let one = commits(&store, 1, 0)?;
-    println!("store (SQLite, WAL, synchronous=FULL), 1 writer: {one:.0} write transactions/s");
+    println!("store (SQLite, WAL, each write synced), 1 writer: {one:.0} write transactions/s");
     let many = commits(&store, WRITERS, 1_000_000)?;
     println!("store (SQLite), {WRITERS} concurrent writers (group commit): {many:.0} write transactions/s");
     Ok(())

@@ -319,6 +319,29 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// When the WAL cannot be synced, the write is not acknowledged, and neither is any later
+    /// one: what the OS kept of the WAL is then unknown.
+    #[test]
+    fn a_failed_wal_sync_acknowledges_nothing_more() {
+        let dir = std::env::temp_dir().join(format!("yibao-sync-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = SqliteBackend::open(dir.join("s.db")).unwrap();
+        db.write(&mut |tx| tx.execute("CREATE TABLE w (id BIGINT PRIMARY KEY)", &[]).map(|_| TxEnd::Commit)).unwrap();
+        // SQLite keeps writing through its open descriptor; the syncer, which opens the file by
+        // name, finds it gone.
+        std::fs::remove_file(dir.join("s.db-wal")).unwrap();
+        let insert = |id: i64| {
+            db.write(&mut |tx| tx.execute("INSERT INTO w (id) VALUES ($1)", params![id]).map(|_| TxEnd::Commit))
+        };
+        assert!(matches!(insert(1), Err(yibao_store::DbError::Unavailable(_))));
+        assert!(matches!(insert(2), Err(yibao_store::DbError::Unavailable(_))));
+        let read = db.read(&mut |tx| tx.query("SELECT id FROM w", &[]).map(drop));
+        // Refused either by the sync barrier or by SQLite itself, which notices the missing WAL.
+        assert!(read.is_err(), "a reader answered after a failed sync");
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// `$n` means the n-th parameter wherever it appears, as on PostgreSQL.
     #[test]
     fn placeholders_bind_by_number() {

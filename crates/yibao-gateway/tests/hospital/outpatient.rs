@@ -160,6 +160,34 @@ conformance! {
         assert_eq!(scalar(store, "SELECT COUNT(*) FROM visit", &[]), 0);
     }
 
+    /// Uploads of the same serial numbers racing for one visit (each classified on its own
+    /// snapshot before the write): exactly one lands, the others are refused, and the visit
+    /// holds that upload's lines once.
+    fn racing_uploads_of_the_same_lines_land_once(store: &Store) {
+        seed(store);
+        let code = hospital(store, "110100", "01");
+        let psn = person(store, "110100", "310", "11", 0);
+        let h = Hospital::new(store, &code);
+        let (mdtrt_id, _) = register_and_upload(&h, &psn);
+        let a = items(store, &code, "01", 1);
+        let rows = fee_rows(&mdtrt_id, &psn.0, "B2", "R", &[(&a[0], "3.00", "1"), (&a[0], "4.00", "2")]);
+        let answers: Vec<serde_json::Value> = std::thread::scope(|s| {
+            let sends: Vec<_> = (0..6)
+                .map(|_| {
+                    let (h, rows) = (&h, &rows);
+                    s.spawn(move || h.send("2204", &h.msgid(), json!({ "feedetail": rows })))
+                })
+                .collect();
+            sends.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(answers.iter().filter(|r| r["infcode"] == 0).count(), 1, "{answers:?}");
+        for r in answers.iter().filter(|r| r["infcode"] != 0) {
+            assert!(r["err_msg"].as_str().unwrap_or_default().contains("was already uploaded"), "{r}");
+        }
+        let stored = "SELECT COUNT(*) FROM fee_line WHERE mdtrt_id = $1 AND chrg_bchno = 'B2'";
+        assert_eq!(scalar(store, stored, &[&mdtrt_id]), 2);
+    }
+
     /// Many settlements of one person at once: every account debit lands exactly once.
     fn concurrent_settlements_of_one_person_serialize(store: &Store) {
         seed(store);

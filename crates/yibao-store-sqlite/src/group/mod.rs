@@ -1,15 +1,15 @@
 //! Group commit for the single SQLite writer connection, by flat combining.
 //!
-//! Why: with `synchronous=FULL` every COMMIT waits for an fsync of the WAL, and the disk we run
-//! on does a few hundred to a few thousand of those a second, depending on what else writes to
-//! it (BENCHMARKS.md). Committing each write transaction on its own caps the platform at that
-//! many writes per second, whatever the CPU could do. Batching the bodies of concurrent writers
-//! into one transaction pays one fsync per batch instead.
+//! Why: an acknowledged write must be on disk, so its COMMIT must be followed by a sync of the
+//! WAL, and the disk we run on does a few hundred to a few thousand syncs a second, depending on
+//! what else writes to it (BENCHMARKS.md). Syncing each write transaction on its own caps the
+//! platform at that many writes per second, whatever the CPU could do. Batching the bodies of
+//! concurrent writers into one transaction pays one sync per batch instead.
 //!
 //! Why combining: SQLite admits one writer, so bodies run one after another on one connection.
 //! When each writer ran its own body and then woke the next writer's thread, the connection sat
-//! idle for every wake-up (a scheduler round trip, ≈ 0.1–0.3 ms on a busy 2-core VM, against
-//! ≈ 0.3 ms of body) — that idle time bounded the platform, not the CPU (BENCHMARKS.md).
+//! idle for every wake-up (a scheduler round trip on a busy 2-core VM) — idle time that bounded
+//! the platform, not the CPU (BENCHMARKS.md).
 //!
 //! How:
 //! * A writer queues its body and waits. One thread at a time is the *combiner*: it opens
@@ -21,13 +21,22 @@
 //!   a panic is carried back to the body's own thread and resumed there.
 //! * After a batch the combiner hands the role to the writer at the head of the queue (one
 //!   wake-up per batch instead of one per body) or, with nothing queued, gives it up.
-//! * Every writer of the batch returns only after that COMMIT succeeded; if the COMMIT (or the
-//!   transaction) fails, every one of them gets the error and none of their work exists.
+//! * The connection runs `synchronous=NORMAL`: COMMIT writes the WAL but does not sync it, so the
+//!   combiner goes on with the next batch at once. The woken writers sync the WAL file
+//!   themselves ([`GroupCommit::wait_durable`]): the first one syncs for every COMMIT ended so
+//!   far, the others wait for that sync (or take the next). A writer returns `Ok` only after a
+//!   sync that began after its COMMIT ended; if the COMMIT (or the transaction) fails, every
+//!   writer of the batch gets the error and none of their work exists; if a sync fails, no write
+//!   is acknowledged again until the store is reopened.
+//! * Readers take their snapshot and then wait the same way ([`GroupCommit::barrier`]), so no
+//!   reader answers from a COMMIT that a power loss could still undo.
 //!
-//! Durability is unchanged: `Ok` still means "on disk". Isolation between bodies is what a single
-//! writer gives: bodies run one at a time and each sees the effects of the bodies before it.
-//! A body may thus read a predecessor's uncommitted work; because it cannot return before that
-//! predecessor is durable (same batch, same COMMIT), no answer ever rests on data that is lost.
+//! Durability is thus as with `synchronous=FULL`: `Ok` means "on disk" (a sync of the file after
+//! the COMMIT's writes covers them; SQLite's WAL recovery keeps every frame up to the last
+//! commit frame whose checksum holds). Isolation between bodies is what a single writer gives:
+//! bodies run one at a time and each sees the effects of the bodies before it. A body may read a
+//! predecessor's work before it is durable; because it cannot return before that predecessor is
+//! durable (same or earlier COMMIT, later sync), no answer ever rests on data that is lost.
 //!
 //! A body may run on another writer's thread. Bodies are closures over the request; none keeps
 //! state in thread-locals (tracing spans of the request are not entered while it runs elsewhere).
