@@ -169,7 +169,7 @@ const INSERT_CHUNKS: [usize; 3] = [16, 4, 1];
 /// up to `VALUES`, `tail` what follows the values (e.g. an `ON CONFLICT` clause), `params` the
 /// rows' values one row after another, `ncols` per row. Returns the rows written.
 pub fn insert_many(tx: &mut dyn Tx, head: &str, tail: &str, ncols: usize, params: &[Value]) -> Result<u64, DbError> {
-    if ncols == 0 || params.len() % ncols != 0 {
+    if ncols == 0 || !params.len().is_multiple_of(ncols) {
         return Err(DbError::Other(format!("insert_many: {} values are not rows of {ncols}", params.len())));
     }
     let mut rest = params;
