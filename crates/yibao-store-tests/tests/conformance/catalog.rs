@@ -40,9 +40,22 @@ fn put(store: &Store, it: &CatalogItem, rid: i64, time: DateTime) {
     store.write(|tx| cat::upsert_catalog_item(tx, it, rid, time)).expect("upsert item");
 }
 
-/// The self-pay ratio of the row in force, identifying which row was chosen.
+/// The self-pay ratio of the row in force, identifying which row was chosen. The batched lookup
+/// of a fee upload (`catalog_items_of`, one statement for many codes) must choose the same row.
 fn ratio_in_force(store: &Store, admdvs: &str, date: &str) -> Option<u32> {
-    store.read(|tx| cat::catalog_item_in_force(tx, CODE, admdvs, d(date))).expect("in force").map(|i| i.selfpay_prop.0)
+    let one = store.read(|tx| cat::catalog_item_in_force(tx, CODE, admdvs, d(date))).expect("in force");
+    let many = store.read(|tx| cat::catalog_items_of(tx, &[CODE, "NOT-A-CODE"], admdvs)).expect("batched");
+    assert_eq!(many.in_force(CODE, d(date)), one.as_ref(), "batched lookup differs at {admdvs} on {date}");
+    assert_eq!(many.in_force("NOT-A-CODE", d(date)), None);
+    one.map(|i| i.selfpay_prop.0)
+}
+
+/// The mapping in force, checked against the batched lookup of a fee upload.
+fn mapping_on(store: &Store, fixmedins: &str, local: &str, date: &str) -> Result<Option<MedMapping>, CatalogError> {
+    let one = store.read(|tx| cat::mapping_in_force(tx, fixmedins, local, d(date)))?;
+    let many = store.read(|tx| cat::mappings_of(tx, fixmedins, &[local, "HIS-NONE"]))?;
+    assert_eq!(many.in_force(local, d(date)), one.as_ref(), "batched mapping differs for {local} on {date}");
+    Ok(one)
 }
 
 fn hospital(store: &Store, code: &str) {
@@ -205,14 +218,14 @@ conformance! {
             cat::upsert_mapping(tx, &mapping("H32040000001", "HIS-2", "2024-01-01"), 11, at(11))?;
             cat::upsert_mapping(tx, &mapping("H32040000002", "HIS-1", "2024-01-01"), 12, at(12))
         })?;
-        let m = store.read(|tx| cat::mapping_in_force(tx, "H32040000001", "HIS-1", d("2024-05-01")))?;
+        let m = mapping_on(store, "H32040000001", "HIS-1", "2024-05-01")?;
         assert_eq!(m, Some(mapping("H32040000001", "HIS-1", "2024-01-01")));
-        assert_eq!(store.read(|tx| cat::mapping_in_force(tx, "H32040000001", "HIS-1", d("2023-05-01")))?, None);
+        assert_eq!(mapping_on(store, "H32040000001", "HIS-1", "2023-05-01")?, None);
 
         // 3302: the mapping is gone for lookups, and reported again, invalid, by the feed.
         let n = store.write(|tx| cat::cancel_mapping(tx, "H32040000001", "HIS-1", CODE, d("2024-06-01"), 20, at(20)))?;
         assert_eq!(n, 1);
-        assert_eq!(store.read(|tx| cat::mapping_in_force(tx, "H32040000001", "HIS-1", d("2024-05-01")))?, None);
+        assert_eq!(mapping_on(store, "H32040000001", "HIS-1", "2024-05-01")?, None);
         let e = store
             .write(|tx| cat::cancel_mapping(tx, "H32040000001", "HIS-1", CODE, d("2024-06-01"), 21, at(21)))
             .unwrap_err();
