@@ -89,8 +89,10 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection, DbError> {
     } else {
         // synchronous=NORMAL: COMMIT writes the WAL without syncing it; `group` syncs it before
         // any write returns or any reader answers. No automatic checkpoints: the checkpointer
-        // thread runs them, so no COMMIT pays for one. Savepoint journals stay in memory.
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+        // thread runs them, so no COMMIT pays for one (the writer finishes one every so often,
+        // see `group`); a WAL grown past 64 MiB is cut back when it starts over. Savepoint
+        // journals stay in memory.
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
     };
     c.execute_batch(pragmas).map_err(map_err)?;
     // Query-planner stability: plans never depend on bound values. Without it SQLite marks a
