@@ -1,7 +1,7 @@
 //! The national request and response envelopes (interface-spec.md §1.2, §1.3).
 
 use crate::error::{biz, GatewayError, Result};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use yibao_domain::codes::{Admdvs, FixmedinsCode};
 use yibao_domain::DateTime;
@@ -134,20 +134,71 @@ pub struct Answer {
     pub inf_refmsgid: String,
 }
 
-pub fn response(a: &Answer, result: std::result::Result<Value, GatewayError>) -> Value {
+/// The response envelope's JSON text. The output goes in as text: a write's answer is the text
+/// the msgid log keeps, so it is not serialized twice.
+pub fn response(a: &Answer, result: std::result::Result<crate::txn::Output, GatewayError>) -> String {
+    use crate::txn::Output;
     let (infcode, err_msg, output) = match result {
-        Ok(out) => (0, Value::Null, out),
-        Err(e) => (e.infcode(), Value::String(e.to_string()), Value::Object(Map::new())),
+        Ok(Output::Json(text)) => (0, Value::Null, text),
+        Ok(Output::Value(v)) => (0, Value::Null, v.to_string()),
+        Err(e) => (e.infcode(), Value::String(e.to_string()), "{}".to_owned()),
     };
-    json!({
-        "infcode": infcode,
-        "inf_refmsgid": a.inf_refmsgid,
-        "refmsg_time": a.refmsg_time,
-        "respond_time": a.respond_time,
-        "err_msg": err_msg,
-        "warn_msg": Value::Null,
-        "cainfo": Value::Null,
-        "signtype": Value::Null,
-        "output": output,
-    })
+    let text = |s: &str| Value::String(s.to_owned()).to_string();
+    format!(
+        "{{\"infcode\":{infcode},\"inf_refmsgid\":{},\"refmsg_time\":{},\"respond_time\":{},\"err_msg\":{err_msg},\"warn_msg\":null,\"cainfo\":null,\"signtype\":null,\"output\":{output}}}",
+        text(&a.inf_refmsgid),
+        text(&a.refmsg_time),
+        text(&a.respond_time),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{response, Answer};
+    use crate::error::GatewayError;
+    use crate::txn::Output;
+    use serde_json::{json, Value};
+
+    fn answer() -> Answer {
+        Answer {
+            refmsg_time: "20261122120000000".into(),
+            respond_time: "20261122120000001".into(),
+            inf_refmsgid: "110000\"x\\".into(),
+        }
+    }
+
+    /// The envelope is written as text around the answer's text: it must still be one JSON
+    /// object with every field, escaped where needed, whichever form the answer takes.
+    #[test]
+    fn the_response_envelope_is_json_for_every_kind_of_answer() {
+        let stored = Output::Json(r#"{"data":{"mdtrt_id":"M1","n":12.30}}"#.into());
+        let ok: Value = serde_json::from_str(&response(&answer(), Ok(stored))).unwrap();
+        assert_eq!(ok["infcode"], 0);
+        assert_eq!(ok["inf_refmsgid"], "110000\"x\\");
+        assert_eq!(ok["output"]["data"]["mdtrt_id"], "M1");
+        assert_eq!(ok["output"]["data"]["n"].to_string(), "12.30");
+        let keys: Vec<&String> = ok.as_object().unwrap().keys().collect();
+        let want = [
+            "infcode",
+            "inf_refmsgid",
+            "refmsg_time",
+            "respond_time",
+            "err_msg",
+            "warn_msg",
+            "cainfo",
+            "signtype",
+            "output",
+        ];
+        assert_eq!(keys, want);
+
+        let read: Value =
+            serde_json::from_str(&response(&answer(), Ok(Output::Value(json!({ "a": [1, "b"] }))))).unwrap();
+        assert_eq!(read["output"], json!({ "a": [1, "b"] }));
+
+        let refused = Err(GatewayError::Business("mdtrt_id \"M1\"\nis settled".into()));
+        let err: Value = serde_json::from_str(&response(&answer(), refused)).unwrap();
+        assert_eq!(err["infcode"], -2);
+        assert_eq!(err["err_msg"], "mdtrt_id \"M1\"\nis settled");
+        assert_eq!(err["output"], json!({}));
+    }
 }

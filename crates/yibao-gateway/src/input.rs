@@ -3,6 +3,7 @@
 
 use crate::error::{biz, Result};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use yibao_domain::money::{parse_fixed, DecimalError};
 use yibao_domain::{Date, DateTime, Fen, Qty, UnitPrice};
 
@@ -132,25 +133,27 @@ impl<'a> Node<'a> {
     }
 }
 
-/// Owns the path strings of child nodes.
-pub struct Obj {
+/// Owns the path strings of child nodes; the object itself is borrowed from the request
+/// (copied only by a handler that adds to it).
+pub struct Obj<'a> {
     pub path: String,
-    pub map: Map<String, Value>,
+    pub map: Cow<'a, Map<String, Value>>,
 }
 
-impl Obj {
+impl Obj<'_> {
     pub fn node(&self) -> Node<'_> {
         Node::new(&self.path, &self.map)
     }
 }
 
 /// `input.<name>` as an object (the spec's `data`, `mdtrtinfo`, ...).
-pub fn object(input: &Value, name: &str) -> Result<Obj> {
+pub fn object<'a>(input: &'a Value, name: &str) -> Result<Obj<'a>> {
     match input.get(name) {
-        Some(Value::Object(m)) => Ok(Obj { path: format!("input.{name}"), map: m.clone() }),
+        Some(Value::Object(m)) => Ok(Obj { path: format!("input.{name}"), map: Cow::Borrowed(m) }),
         // Some HIS send a one-element array where an object is specified.
         Some(Value::Array(a)) if a.len() == 1 && a[0].is_object() => {
-            Ok(Obj { path: format!("input.{name}[0]"), map: a[0].as_object().cloned().unwrap_or_default() })
+            let map = a[0].as_object().map_or_else(|| Cow::Owned(Map::new()), Cow::Borrowed);
+            Ok(Obj { path: format!("input.{name}[0]"), map })
         }
         Some(_) => Err(biz(format!("input.{name}: must be an object"))),
         None => Err(biz(format!("input.{name}: required"))),
@@ -158,7 +161,7 @@ pub fn object(input: &Value, name: &str) -> Result<Obj> {
 }
 
 /// `input.<name>` as an array of objects (a single object is accepted as one row).
-pub fn rows(input: &Value, name: &str, required: bool) -> Result<Vec<Obj>> {
+pub fn rows<'a>(input: &'a Value, name: &str, required: bool) -> Result<Vec<Obj<'a>>> {
     let items: Vec<&Value> = match input.get(name) {
         None | Some(Value::Null) if !required => return Ok(vec![]),
         None | Some(Value::Null) => return Err(biz(format!("input.{name}: required"))),
@@ -176,7 +179,7 @@ pub fn rows(input: &Value, name: &str, required: bool) -> Result<Vec<Obj>> {
         .iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Value::Object(m) => Ok(Obj { path: format!("input.{name}[{i}]"), map: m.clone() }),
+            Value::Object(m) => Ok(Obj { path: format!("input.{name}[{i}]"), map: Cow::Borrowed(m) }),
             _ => Err(biz(format!("input.{name}[{i}]: must be an object"))),
         })
         .collect()

@@ -62,29 +62,22 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-async fn call(State(app): State<App>, headers: HeaderMap, body: Bytes) -> (StatusCode, Json<Value>) {
+/// A response: its status and the envelope's JSON text.
+type Reply = (StatusCode, [(axum::http::header::HeaderName, &'static str); 1], String);
+
+async fn call(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Reply {
     run(app, AuthHeaders::from_map(&headers), body, None).await
 }
 
-async fn call_path(
-    State(app): State<App>,
-    Path(rest): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, Json<Value>) {
+async fn call_path(State(app): State<App>, Path(rest): Path<String>, headers: HeaderMap, body: Bytes) -> Reply {
     run(app, AuthHeaders::from_map(&headers), body, paths::infno_of(&rest)).await
 }
 
-async fn run(
-    app: App,
-    headers: AuthHeaders,
-    body: Bytes,
-    path_infno: Option<&'static str>,
-) -> (StatusCode, Json<Value>) {
+async fn run(app: App, headers: AuthHeaders, body: Bytes, path_infno: Option<&'static str>) -> Reply {
     let started = Instant::now();
     let (now, ms) = clock::now();
     let refmsg_time = envelope::stamp_ms(now, ms);
-    let task = tokio::task::spawn_blocking(move || handle_request(&app, &headers, &body, path_infno, now));
+    let task = tokio::task::spawn_blocking(move || handle_output(&app, &headers, &body, path_infno, now));
     let (admdvs, result, label) = match task.await {
         Ok(r) => r,
         Err(e) => (
@@ -106,7 +99,7 @@ async fn run(
     }
     tracing::info!(target: "yibao::call", request = %label, infcode = code, micros = started.elapsed().as_micros() as u64, "handled");
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    (status, Json(envelope::response(&answer, result)))
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], envelope::response(&answer, result))
 }
 
 /// Authenticates (as the app's guard says), rate-limits, parses and dispatches one request.
@@ -118,6 +111,18 @@ pub fn handle_request(
     path_infno: Option<&str>,
     now: yibao_domain::DateTime,
 ) -> (String, Result<Value, GatewayError>, String) {
+    let (admdvs, result, label) = handle_output(app, headers, body, path_infno, now);
+    (admdvs, result.and_then(txn::Output::into_value), label)
+}
+
+/// As [`handle_request`], with the answer as the server sends it (a write's as JSON text).
+fn handle_output(
+    app: &App,
+    headers: &AuthHeaders,
+    body: &[u8],
+    path_infno: Option<&str>,
+    now: yibao_domain::DateTime,
+) -> (String, Result<txn::Output, GatewayError>, String) {
     let guard = &app.guard;
     let caller = match guard.mode {
         AuthMode::Required => {
@@ -172,7 +177,8 @@ pub fn handle(
     path_infno: Option<&str>,
     now: yibao_domain::DateTime,
 ) -> (String, Result<Value, GatewayError>, String) {
-    handle_checked(store, body, path_infno, now, |_, _| Ok(()))
+    let (admdvs, result, label) = handle_checked(store, body, path_infno, now, |_, _| Ok(()));
+    (admdvs, result.and_then(txn::Output::into_value), label)
 }
 
 fn handle_checked(
@@ -181,7 +187,7 @@ fn handle_checked(
     path_infno: Option<&str>,
     now: yibao_domain::DateTime,
     check: impl FnOnce(&Raw, &Envelope) -> Result<(), GatewayError>,
-) -> (String, Result<Value, GatewayError>, String) {
+) -> (String, Result<txn::Output, GatewayError>, String) {
     let mut map: Map<String, Value> = match serde_json::from_slice(body) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return ("000000".into(), Err(error::biz("request body must be a JSON object")), String::new()),

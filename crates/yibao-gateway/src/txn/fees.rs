@@ -4,6 +4,7 @@
 use super::{done, event, own_visit, Ctx, Done};
 use crate::error::{biz, Result};
 use crate::input::{object, rows, Node, Obj};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use yibao_domain::catalog::{classify, FeeLine, LineContext, LineSplit};
@@ -206,18 +207,70 @@ pub(super) fn split_of(l: &FeeLineRow) -> LineSplit {
     }
 }
 
+/// One line of a fee upload's answer (2204/2301 `result`), in the interface's field order.
+#[derive(Serialize)]
+pub(super) struct ResultRow<'a> {
+    feedetl_sn: &'a str,
+    det_item_fee_sumamt: Fen,
+    cnt: yibao_domain::Qty,
+    pric: yibao_domain::UnitPrice,
+    pric_uplmt_amt: yibao_domain::UnitPrice,
+    selfpay_prop: yibao_domain::Ratio,
+    fulamt_ownpay_amt: Fen,
+    overlmt_amt: Fen,
+    preselfpay_amt: Fen,
+    inscp_scp_amt: Fen,
+    chrgitm_lv: &'a str,
+    med_chrgitm_type: &'a str,
+    list_type: &'a str,
+    lmt_used_flag: &'static str,
+    bas_medn_flag: &'static str,
+    hi_nego_drug_flag: &'static str,
+    chld_medc_flag: &'static str,
+    list_sp_item_flag: &'static str,
+    drt_reim_flag: &'static str,
+    memo: Option<&'a str>,
+}
+
+impl<'a> ResultRow<'a> {
+    pub(super) fn of(l: &'a FeeLineRow) -> ResultRow<'a> {
+        ResultRow {
+            feedetl_sn: &l.feedetl_sn,
+            det_item_fee_sumamt: l.det_item_fee_sumamt,
+            cnt: yibao_domain::Qty(l.cnt),
+            pric: yibao_domain::UnitPrice(l.pric),
+            pric_uplmt_amt: l.pric_uplmt.map_or(yibao_domain::UnitPrice::yuan(999_999), yibao_domain::UnitPrice),
+            selfpay_prop: yibao_domain::Ratio(l.selfpay_prop as u32),
+            fulamt_ownpay_amt: l.fulamt_ownpay_amt,
+            overlmt_amt: l.overlmt_amt,
+            preselfpay_amt: l.preselfpay_amt,
+            inscp_scp_amt: l.inscp_scp_amt,
+            chrgitm_lv: &l.chrgitm_lv,
+            med_chrgitm_type: &l.med_chrgitm_type,
+            list_type: &l.list_type,
+            lmt_used_flag: if l.lmt_used_flag { "1" } else { "0" },
+            bas_medn_flag: "0",
+            hi_nego_drug_flag: "0",
+            chld_medc_flag: "0",
+            list_sp_item_flag: "0",
+            drt_reim_flag: "0",
+            memo: l.memo.as_deref(),
+        }
+    }
+}
+
 pub(super) fn result_row(l: &FeeLineRow) -> Value {
-    json!({
-        "feedetl_sn": l.feedetl_sn, "det_item_fee_sumamt": l.det_item_fee_sumamt,
-        "cnt": yibao_domain::Qty(l.cnt), "pric": yibao_domain::UnitPrice(l.pric),
-        "pric_uplmt_amt": l.pric_uplmt.map_or(yibao_domain::UnitPrice::yuan(999_999), yibao_domain::UnitPrice),
-        "selfpay_prop": yibao_domain::Ratio(l.selfpay_prop as u32),
-        "fulamt_ownpay_amt": l.fulamt_ownpay_amt, "overlmt_amt": l.overlmt_amt, "preselfpay_amt": l.preselfpay_amt,
-        "inscp_scp_amt": l.inscp_scp_amt, "chrgitm_lv": l.chrgitm_lv, "med_chrgitm_type": l.med_chrgitm_type,
-        "list_type": l.list_type, "lmt_used_flag": if l.lmt_used_flag { "1" } else { "0" },
-        "bas_medn_flag": "0", "hi_nego_drug_flag": "0", "chld_medc_flag": "0", "list_sp_item_flag": "0", "drt_reim_flag": "0",
-        "memo": l.memo,
-    })
+    serde_json::to_value(ResultRow::of(l)).unwrap_or_default()
+}
+
+/// A fee upload's answer as JSON text, written straight from the lines (no value tree).
+fn result_text(lines: &[FeeLineRow]) -> String {
+    #[derive(Serialize)]
+    struct Results<'a> {
+        result: Vec<ResultRow<'a>>,
+    }
+    let rows = Results { result: lines.iter().map(ResultRow::of).collect() };
+    serde_json::to_string(&rows).unwrap_or_else(|_| "{\"result\":[]}".to_owned())
 }
 
 /// An upload checked, classified and answered on a read snapshot, before it takes the single
@@ -228,8 +281,7 @@ pub struct Upload {
     lines: Vec<FeeLineRow>,
     /// Where each line is in the request, for errors.
     paths: Vec<String>,
-    /// The answer, and its JSON text for the msgid log.
-    pub output: Value,
+    /// The answer's JSON text.
     text: String,
 }
 
@@ -261,15 +313,14 @@ pub fn stage_upload(ctx: &Ctx, tx: &mut dyn Tx, outpatient: bool) -> Result<Uplo
     let rows = rows(&ctx.env.input, "feedetail", true)?;
     let visit = upload_visit(ctx, tx, &rows, outpatient, false)?;
     let lines = classify_rows(ctx, tx, &visit, &rows, outpatient)?;
-    let output = json!({ "result": lines.iter().map(result_row).collect::<Vec<_>>() });
-    let text = output.to_string();
+    let text = result_text(&lines);
     let paths = rows.into_iter().map(|r| r.path).collect();
-    Ok(Upload { visit, lines, paths, output, text })
+    Ok(Upload { visit, lines, paths, text })
 }
 
 /// Writes a staged upload. What may have changed since the snapshot is checked again: the
 /// visit (still open, and unchanged, else the upload is redone here in full) and that the serial
-/// numbers are still new. The answer is left to the staged one (`output` is null).
+/// numbers are still new. The answer is the staged text.
 pub fn apply_upload(ctx: &Ctx, tx: &mut dyn Tx, u: &Upload, outpatient: bool) -> Result<Done> {
     let v = own_visit(ctx, tx, &u.visit.mdtrt_id, Some(&u.visit.psn_no), true)?;
     if v != u.visit {
@@ -296,8 +347,9 @@ fn upload(ctx: &Ctx, tx: &mut dyn Tx, outpatient: bool) -> Result<Done> {
     let v = upload_visit(ctx, tx, &rows, outpatient, true)?;
     let lines = classify_rows(ctx, tx, &v, &rows, outpatient)?;
     write_lines(ctx, tx, &v, &lines)?;
-    let result: Vec<Value> = lines.iter().map(result_row).collect();
-    Ok(done(json!({ "result": result }), Some(&v.psn_no), Some(&v.mdtrt_id)))
+    let mut d = done(Value::Null, Some(&v.psn_no), Some(&v.mdtrt_id));
+    d.output_text = Some(result_text(&lines));
+    Ok(d)
 }
 
 pub fn upload_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {

@@ -49,6 +49,25 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// A transaction's answer: a value, or the JSON text of one. A write's answer is its text as the
+/// msgid log keeps it, so it is serialized once (and a replay is not parsed at all).
+#[derive(Debug)]
+pub enum Output {
+    Value(Value),
+    Json(String),
+}
+
+impl Output {
+    pub fn into_value(self) -> Result<Value> {
+        match self {
+            Output::Value(v) => Ok(v),
+            Output::Json(t) => {
+                serde_json::from_str(&t).map_err(|e| GatewayError::System(format!("an answer is not JSON: {e}")))
+            }
+        }
+    }
+}
+
 /// What a state-changing transaction answers, plus what the msgid log indexes.
 pub struct Done {
     pub output: Value,
@@ -68,9 +87,9 @@ enum Handler {
     Read(ReadFn),
     /// A write whose heavy part (reference reads, classification, the answer and its JSON) is
     /// done on a read snapshot first, outside the single writer; the apply step then re-checks
-    /// what may have changed and writes, leaving `output` null for the staged answer. If staging
-    /// fails, the whole write runs as usual, so a replayed msgid still gets its first answer
-    /// and an error is the one the plain write gives.
+    /// what may have changed and writes, answering the staged text. If staging fails, the whole
+    /// write runs as usual, so a replayed msgid still gets its first answer and an error is the
+    /// one the plain write gives.
     Staged(StageFn, ApplyFn, WriteFn),
 }
 
@@ -130,20 +149,23 @@ pub const INFNOS: &[&str] = &[
 /// Transactions that bind a presented e-credential to their visit (see [`ecred`]).
 const BINDS_ECRED: &[&str] = &["2201", "2401", "2102", "2207", "2207A", "2304"];
 
-pub fn dispatch(ctx: &Ctx) -> Result<Value> {
+pub fn dispatch(ctx: &Ctx) -> Result<Output> {
     let Some(h) = handler(&ctx.env.infno) else {
         return Err(biz(format!("infno {}: not a transaction this platform offers", ctx.env.infno)));
     };
     // An e-credential (mdtrt_cert_type 01) is checked whatever the transaction.
     let ec = ecred::presented(ctx.store.vault(), &ctx.env.input, unix_of(ctx.now))?;
     match h {
-        Handler::Read(f) => ctx.store.read(|tx| {
-            caller(ctx, tx)?;
-            if let Some((_, t)) = &ec {
-                ecred::check_unused(tx, t, &ctx.env.input, false)?;
-            }
-            f(ctx, tx)
-        }),
+        Handler::Read(f) => ctx
+            .store
+            .read(|tx| {
+                caller(ctx, tx)?;
+                if let Some((_, t)) = &ec {
+                    ecred::check_unused(tx, t, &ctx.env.input, false)?;
+                }
+                f(ctx, tx)
+            })
+            .map(Output::Value),
         Handler::Write(f) => write(ctx, &f, ec.map(|(_, t)| t)),
         Handler::Staged(stage, apply, whole) => {
             let ec = ec.map(|(_, t)| t);
@@ -152,17 +174,14 @@ pub fn dispatch(ctx: &Ctx) -> Result<Value> {
                 stage(ctx, tx)
             });
             match staged {
-                Ok(s) => {
-                    let v = write(ctx, &|ctx: &Ctx, tx: &mut dyn Tx| apply(ctx, tx, &s), ec)?;
-                    Ok(if v.is_null() { s.output } else { v })
-                }
+                Ok(s) => write(ctx, &|ctx: &Ctx, tx: &mut dyn Tx| apply(ctx, tx, &s), ec),
                 Err(_) => write(ctx, &whole, ec),
             }
         }
     }
 }
 
-fn write(ctx: &Ctx, f: &dyn Fn(&Ctx, &mut dyn Tx) -> Result<Done>, ec: Option<ecred::Token>) -> Result<Value> {
+fn write(ctx: &Ctx, f: &dyn Fn(&Ctx, &mut dyn Tx) -> Result<Done>, ec: Option<ecred::Token>) -> Result<Output> {
     let env = ctx.env;
     let input_text = env.input.to_string();
     let digest = digest(&env.infno, &input_text);
@@ -198,26 +217,24 @@ fn write(ctx: &Ctx, f: &dyn Fn(&Ctx, &mut dyn Tx) -> Result<Done>, ec: Option<ec
                 detail: &detail,
             },
         )?;
-        st::msg_put(
-            tx,
-            &MsgRecord {
-                msgid: env.msgid.clone(),
-                fixmedins_code: env.fixmedins_code.clone(),
-                infno: env.infno.clone(),
-                req_digest: digest.clone(),
-                psn_no: done.psn_no,
-                ref_id: done.ref_id,
-                response: done.output_text.unwrap_or_else(|| done.output.to_string()),
-                created: ctx.now.0,
-                reversed: false,
-            },
-        )?;
-        Ok(done.output)
+        let record = MsgRecord {
+            msgid: env.msgid.clone(),
+            fixmedins_code: env.fixmedins_code.clone(),
+            infno: env.infno.clone(),
+            req_digest: digest.clone(),
+            psn_no: done.psn_no,
+            ref_id: done.ref_id,
+            response: done.output_text.unwrap_or_else(|| done.output.to_string()),
+            created: ctx.now.0,
+            reversed: false,
+        };
+        st::msg_put(tx, &record)?;
+        Ok(Output::Json(record.response))
     })
 }
 
 /// A msgid seen before: the same request gets the first answer again; anything else is refused.
-fn replay(env: &Envelope, digest: &str, prev: MsgRecord) -> Result<Value> {
+fn replay(env: &Envelope, digest: &str, prev: MsgRecord) -> Result<Output> {
     if prev.req_digest == reverse::VOID_DIGEST {
         return Err(biz(format!(
             "msgid {} was reversed (2601) before it arrived; send the request again with a new msgid",
@@ -230,8 +247,7 @@ fn replay(env: &Envelope, digest: &str, prev: MsgRecord) -> Result<Value> {
             env.msgid, prev.infno
         )));
     }
-    serde_json::from_str(&prev.response)
-        .map_err(|e| GatewayError::System(format!("stored answer of {}: {e}", env.msgid)))
+    Ok(Output::Json(prev.response))
 }
 
 /// The caller must be a designated institution with an agreement in force, and a given sign_no

@@ -406,7 +406,7 @@ fn pharmacy_basis(ctx: &Ctx, tx: &mut dyn Tx, write: bool) -> Result<Basis> {
     for l in &mut lines {
         // A sale is one charge batch; pharmacies need not number it.
         if l.map.get("chrg_bchno").and_then(Value::as_str).is_none_or(|b| b.trim().is_empty()) {
-            l.map.insert("chrg_bchno".into(), Value::String(ctx.env.msgid.clone()));
+            l.map.to_mut().insert("chrg_bchno".into(), Value::String(ctx.env.msgid.clone()));
         }
     }
     let classified = classify_rows(ctx, tx, &v, &lines, true)?;

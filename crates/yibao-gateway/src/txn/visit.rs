@@ -194,7 +194,7 @@ fn diagnoses(input: &Value, psn_no: &str) -> Result<Vec<Value>> {
                 return Err(biz(format!("{}.diag_code: {code:?} is not an ICD-10 医保版 diagnosis code", d.path)));
             }
         }
-        let mut m = row.map.clone();
+        let mut m = row.map.clone().into_owned();
         m.insert("psn_no".into(), Value::String(psn_no.to_owned()));
         out.push(Value::Object(m));
     }
@@ -222,7 +222,7 @@ pub fn outpatient_info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     (v.dise_codg, v.dise_name) = dise(&d)?;
     let diag = diagnoses(&ctx.env.input, &v.psn_no)?;
     merge_info(&mut v, "diseinfo", Value::Array(diag));
-    merge_info(&mut v, "mdtrtinfo", Value::Object(info.map.clone()));
+    merge_info(&mut v, "mdtrtinfo", Value::Object(info.map.clone().into_owned()));
     v.updt_time = ctx.now.0;
     st::update_visit(tx, &v)?;
     Ok(done(json!({}), Some(&v.psn_no), Some(&v.mdtrt_id)))
@@ -234,7 +234,7 @@ pub fn admit(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let psn_no = d.str_max("psn_no", 30)?;
     let insutype = d.str_max("insutype", 6)?;
     let (cert_type, cert_no) = cert(&d)?;
-    let mut stored = info.map.clone();
+    let mut stored = info.map.clone().into_owned();
     stored.insert("diseinfo".into(), Value::Array(diagnoses(&ctx.env.input, &psn_no)?));
     let n = NewVisit {
         psn_no: &psn_no,
@@ -280,7 +280,7 @@ pub fn discharge(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     if codg.is_some() {
         (v.dise_codg, v.dise_name) = (codg, name);
     }
-    let mut stored = info.map.clone();
+    let mut stored = info.map.clone().into_owned();
     stored.insert("diseinfo".into(), Value::Array(diagnoses(&ctx.env.input, &v.psn_no)?));
     merge_info(&mut v, "dscginfo", Value::Object(stored));
     v.endtime = Some(end.0);
@@ -315,7 +315,7 @@ pub fn change_admission(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     if codg.is_some() {
         (v.dise_codg, v.dise_name) = (codg, name);
     }
-    let mut stored = info.map.clone();
+    let mut stored = info.map.clone().into_owned();
     stored.insert("diseinfo".into(), Value::Array(diagnoses(&ctx.env.input, &v.psn_no)?));
     merge_info(&mut v, "adminfo", Value::Object(stored));
     v.updt_time = ctx.now.0;
