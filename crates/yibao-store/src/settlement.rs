@@ -221,10 +221,14 @@ pub fn visits_of_person(tx: &mut dyn Tx, psn_no: &str, from: i64, to: i64, limit
     rows.iter().map(|r| visit_from(&v, r)).collect()
 }
 
-/// Serializes all settlement work on one person (PostgreSQL row lock; SQLite has one writer).
-pub fn lock_person(tx: &mut dyn Tx, psn_no: &str) -> Result<bool, DbError> {
+/// Serializes all settlement work on one person until the transaction ends (a PostgreSQL row
+/// lock; SQLite has one writer, so there is nothing to do).
+pub fn lock_person(tx: &mut dyn Tx, psn_no: &str) -> Result<(), DbError> {
     let suffix = tx.dialect().for_update();
-    Ok(tx.query_opt(&format!("SELECT psn_no FROM person WHERE psn_no = $1{suffix}"), params![psn_no])?.is_some())
+    if !suffix.is_empty() {
+        tx.query_opt(&format!("SELECT psn_no FROM person WHERE psn_no = $1{suffix}"), params![psn_no])?;
+    }
+    Ok(())
 }
 
 // ---- fee lines ---------------------------------------------------------------------------------

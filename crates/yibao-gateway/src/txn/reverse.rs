@@ -16,6 +16,7 @@ pub const VOID_DIGEST: &str = "void";
 pub fn by_msgid(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
+    super::settle::lock_patient(tx, &d)?;
     let psn_no = d.str_max("psn_no", 30)?;
     let omsgid = d.str_max("omsgid", 30)?;
     let oinfno = d.str_max("oinfno", 5)?;

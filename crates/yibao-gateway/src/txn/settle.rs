@@ -333,9 +333,19 @@ pub fn presettle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     preview(ctx, &data.node(), &b)
 }
 
+/// Holds the person for the rest of the transaction (PostgreSQL; SQLite has one writer), taken
+/// first by every settlement and reversal: what a settlement computes from — accumulators,
+/// account balances, earlier settlements — must not change under it, and one order of locks
+/// (person, then visit or settlement, then accounts) keeps two of them from deadlocking.
+pub(super) fn lock_patient(tx: &mut dyn Tx, d: &Node) -> Result<()> {
+    st::lock_person(tx, &d.str_max("psn_no", 30)?)?;
+    Ok(())
+}
+
 pub fn settle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
+    lock_patient(tx, &d)?;
     let b = outpatient_basis(ctx, tx, &d, true)?;
     check_amounts(&d, &b.outcome, true)?;
     commit(ctx, tx, b, false)
@@ -374,6 +384,7 @@ pub fn presettle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
 pub fn settle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
+    lock_patient(tx, &d)?;
     let (b, final_setl) = inpatient_basis(ctx, tx, &d, true)?;
     check_amounts(&d, &b.outcome, true)?;
     commit(ctx, tx, b, final_setl)
@@ -428,6 +439,7 @@ pub fn presettle_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
 }
 
 pub fn settle_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
+    lock_patient(tx, &object(&ctx.env.input, "data")?.node())?;
     let b = pharmacy_basis(ctx, tx, true)?;
     let result: Vec<Value> = b.lines.iter().map(result_row).collect();
     let mut d = commit(ctx, tx, b, true)?;
@@ -440,6 +452,7 @@ pub fn settle_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
 fn reverse_request(ctx: &Ctx, tx: &mut dyn Tx, want: &[VisitClass]) -> Result<Done> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
+    lock_patient(tx, &d)?;
     let setl_id = d.str_max("setl_id", 30)?;
     let s = own_settlement(ctx, tx, &setl_id)?;
     if s.mdtrt_id != d.str_max("mdtrt_id", 30)? || s.psn_no != d.str_max("psn_no", 30)? {
