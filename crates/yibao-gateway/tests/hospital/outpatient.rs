@@ -42,6 +42,23 @@ pub(crate) fn settle_input(psn_no: &str, certno: &str, mdtrt_id: &str, pre: &ser
     }})
 }
 
+/// Pre-settles and settles the visits (of `register_and_upload`) on a thread each, all at once;
+/// returns the 2207 envelopes.
+fn settle_at_once(h: &Hospital, psn: &(String, String), visits: &[String]) -> Vec<serde_json::Value> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = visits
+            .iter()
+            .map(|m| {
+                s.spawn(move || {
+                    let pre = h.ok("2206", json!({ "data": { "psn_no": psn.0, "mdtrt_id": m, "medfee_sumamt": "82.20", "chrg_bchno": "B1", "acct_used_flag": "1", "mdtrt_cert_type": "02" } }));
+                    h.send("2207", &h.msgid(), settle_input(&psn.0, &psn.1, m, &pre))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|t| t.join().unwrap()).collect()
+    })
+}
+
 conformance! {
     /// register → upload → pre-settle → settle (→ retry) → reverse, and every balance after it.
     fn outpatient_visit_settles_retries_and_reverses(store: &Store) {
@@ -206,19 +223,7 @@ conformance! {
             .unwrap();
         let h = Hospital::new(store, &code);
         let visits: Vec<String> = (0..6).map(|_| register_and_upload(&h, &psn).0).collect();
-        let answers: Vec<serde_json::Value> = std::thread::scope(|s| {
-            let handles: Vec<_> = visits
-                .iter()
-                .map(|m| {
-                    let (h, psn) = (&h, &psn);
-                    s.spawn(move || {
-                        let pre = h.ok("2206", json!({ "data": { "psn_no": psn.0, "mdtrt_id": m, "medfee_sumamt": "82.20", "chrg_bchno": "B1", "acct_used_flag": "1", "mdtrt_cert_type": "02" } }));
-                        h.send("2207", &h.msgid(), settle_input(&psn.0, &psn.1, m, &pre))
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|t| t.join().unwrap()).collect()
-        });
+        let answers = settle_at_once(&h, &psn, &visits);
         for a in &answers {
             assert_eq!(a["infcode"], 0, "a settlement was refused: {a}");
         }
@@ -235,20 +240,13 @@ conformance! {
         let before = balance(store, &psn.0);
         let h = Hospital::new(store, &code);
         let visits: Vec<String> = (0..6).map(|_| register_and_upload(&h, &psn).0).collect();
-        let paid: Vec<Fen> = std::thread::scope(|s| {
-            let handles: Vec<_> = visits
-                .iter()
-                .map(|m| {
-                    let (h, psn) = (&h, &psn);
-                    s.spawn(move || {
-                        let pre = h.ok("2206", json!({ "data": { "psn_no": psn.0, "mdtrt_id": m, "medfee_sumamt": "82.20", "chrg_bchno": "B1", "acct_used_flag": "1", "mdtrt_cert_type": "02" } }));
-                        let out = h.ok("2207", settle_input(&psn.0, &psn.1, m, &pre));
-                        fen(&out["setlinfo"]["acct_pay"])
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|t| t.join().unwrap()).collect()
-        });
+        let paid: Vec<Fen> = settle_at_once(&h, &psn, &visits)
+            .iter()
+            .map(|a| {
+                assert_eq!(a["infcode"], 0, "{a}");
+                fen(&a["output"]["setlinfo"]["acct_pay"])
+            })
+            .collect();
         let total: Fen = paid.iter().copied().sum();
         assert_eq!(balance(store, &psn.0), before - total);
         assert_eq!(scalar(store, "SELECT COUNT(*) FROM settlement", &[]), 6);
