@@ -20,7 +20,7 @@ use serde_json::Value;
 use yibao_domain::registry::Institution;
 use yibao_domain::DateTime;
 use yibao_store::settlement::{self as st, MsgRecord};
-use yibao_store::{audit, registry, Store, Tx};
+use yibao_store::{audit, registry, Dialect, Store, Tx};
 
 pub struct Ctx<'a> {
     pub store: &'a Store,
@@ -167,6 +167,11 @@ pub fn dispatch(ctx: &Ctx) -> Result<Output> {
             })
             .map(Output::Value),
         Handler::Write(f) => write(ctx, &f, ec.map(|(_, t)| t)),
+        // Staging pays off only where writes queue for one writer (SQLite). PostgreSQL writes
+        // in parallel under row locks, and staging would only add a transaction's round trips.
+        Handler::Staged(_, _, whole) if ctx.store.dialect() == Dialect::Postgres => {
+            write(ctx, &whole, ec.map(|(_, t)| t))
+        }
         Handler::Staged(stage, apply, whole) => {
             let ec = ec.map(|(_, t)| t);
             let staged = ctx.store.read(|tx| {
