@@ -3,7 +3,7 @@
 //! shared by concurrent writers through group commit ([`group`]); a small pool of reader
 //! connections that WAL lets run beside it. A write returns only once its COMMIT is synced to
 //! disk, so an acknowledged settlement survives power loss; the sync is pipelined behind the
-//! writer (see [`group`]), and WAL checkpoints run on a thread of their own ([`checkpointer`]).
+//! writer, and WAL checkpoints run between batches (see [`group`]).
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use yibao_store::{Backend, DbError, Dialect, Row, Tx, TxEnd, Value};
 
-mod checkpointer;
 mod group;
 
 /// Readers kept open for reuse; more may exist briefly under load. Generous, because a reader
@@ -29,8 +28,6 @@ pub struct SqliteBackend {
     /// Batching of the writers that share `writer`, and the syncs that make them durable.
     group: group::GroupCommit,
     readers: Mutex<Vec<Connection>>,
-    /// Stops with the backend.
-    _checkpointer: checkpointer::Checkpointer,
 }
 
 impl SqliteBackend {
@@ -42,7 +39,6 @@ impl SqliteBackend {
         }
         let writer = open_conn(&path, false)?;
         migrate(&writer)?;
-        let checkpointer = checkpointer::Checkpointer::start(open_conn(&path, false)?)?;
         let mut wal = path.clone().into_os_string();
         wal.push("-wal");
         Ok(SqliteBackend {
@@ -50,7 +46,6 @@ impl SqliteBackend {
             writer: Mutex::new(writer),
             group: group::GroupCommit::new(wal.into()),
             readers: Mutex::new(Vec::new()),
-            _checkpointer: checkpointer,
         })
     }
 
@@ -88,10 +83,9 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection, DbError> {
         "PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;"
     } else {
         // synchronous=NORMAL: COMMIT writes the WAL without syncing it; `group` syncs it before
-        // any write returns or any reader answers. No automatic checkpoints: the checkpointer
-        // thread runs them, so no COMMIT pays for one (the writer finishes one every so often,
-        // see `group`); a WAL grown past 64 MiB is cut back when it starts over. Savepoint
-        // journals stay in memory.
+        // any write returns or any reader answers. No automatic checkpoints, which run inside
+        // a COMMIT: the writer runs one between batches every so often (see `group`); a WAL
+        // grown past 64 MiB is cut back when it starts over. Savepoint journals stay in memory.
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
     };
     c.execute_batch(pragmas).map_err(map_err)?;
