@@ -160,6 +160,11 @@ pub fn object<'a>(input: &'a Value, name: &str) -> Result<Obj<'a>> {
     }
 }
 
+/// Where row `i` of `input.<name>` is, for errors.
+pub fn row_path(name: &str, i: usize) -> String {
+    format!("input.{name}[{i}]")
+}
+
 /// `input.<name>` as an array of objects (a single object is accepted as one row).
 pub fn rows<'a>(input: &'a Value, name: &str, required: bool) -> Result<Vec<Obj<'a>>> {
     let items: Vec<&Value> = match input.get(name) {
@@ -179,8 +184,8 @@ pub fn rows<'a>(input: &'a Value, name: &str, required: bool) -> Result<Vec<Obj<
         .iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Value::Object(m) => Ok(Obj { path: format!("input.{name}[{i}]"), map: Cow::Borrowed(m) }),
-            _ => Err(biz(format!("input.{name}[{i}]: must be an object"))),
+            Value::Object(m) => Ok(Obj { path: row_path(name, i), map: Cow::Borrowed(m) }),
+            _ => Err(biz(format!("{}: must be an object", row_path(name, i)))),
         })
         .collect()
 }

@@ -1,9 +1,9 @@
 //! Fee details: upload (2204 outpatient, 2301 inpatient), classified line by line against the
 //! treatment place's catalog, and cancel (2205, 2302).
 
-use super::{done, event, own_visit, Ctx, Done};
-use crate::error::{biz, Result};
-use crate::input::{object, rows, Node, Obj};
+use super::{done, event, own_visit, Ctx, Done, Output};
+use crate::error::{biz, GatewayError, Result};
+use crate::input::{object, row_path, rows, Node, Obj};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -53,20 +53,20 @@ pub(super) fn classify_rows(
     for row in rows {
         parsed.push(parse_line(ctx, &mappings, v, &row.node(), outpatient)?);
     }
-    let paths: Vec<String> = rows.iter().map(|r| r.path.clone()).collect();
-    check_new_sns(tx, v, &paths, &parsed)?;
+    check_new_sns(tx, v, &parsed)?;
     let codes: Vec<&str> = parsed.iter().map(|l| l.med_list_codg.as_str()).collect();
     let items = catalog::catalog_items_of(tx, &codes, &v.admdvs)?;
     Ok(parsed.into_iter().map(|l| classify_line(&items, v, &pt, l)).collect())
 }
 
 /// Every serial number of an upload must be new to the visit and appear once in the upload.
-fn check_new_sns(tx: &mut dyn Tx, v: &Visit, paths: &[String], lines: &[FeeLineRow]) -> Result<()> {
+fn check_new_sns(tx: &mut dyn Tx, v: &Visit, lines: &[FeeLineRow]) -> Result<()> {
     let sns: Vec<&str> = lines.iter().map(|l| l.feedetl_sn.as_str()).collect();
     let stored: HashSet<String> = st::existing_sns(tx, &v.mdtrt_id, &sns)?.into_iter().collect();
     let mut seen = HashSet::with_capacity(sns.len());
-    for (path, sn) in paths.iter().zip(&sns) {
+    for (i, sn) in sns.iter().enumerate() {
         if !seen.insert(*sn) || stored.contains(*sn) {
+            let path = row_path("feedetail", i);
             return Err(biz(format!("{path}.feedetl_sn: {sn} was already uploaded for mdtrt_id {}", v.mdtrt_id)));
         }
     }
@@ -259,18 +259,23 @@ impl<'a> ResultRow<'a> {
     }
 }
 
-pub(super) fn result_row(l: &FeeLineRow) -> Value {
-    serde_json::to_value(ResultRow::of(l)).unwrap_or_default()
+/// An upload's `result` rows as a value (the pharmacy answers carry them).
+pub(super) fn result_rows(lines: &[FeeLineRow]) -> Result<Value> {
+    serde_json::to_value(lines.iter().map(ResultRow::of).collect::<Vec<_>>()).map_err(unwritable)
+}
+
+fn unwritable(e: serde_json::Error) -> GatewayError {
+    GatewayError::System(format!("a fee upload's answer could not be written: {e}"))
 }
 
 /// A fee upload's answer as JSON text, written straight from the lines (no value tree).
-fn result_text(lines: &[FeeLineRow]) -> String {
+fn result_text(lines: &[FeeLineRow]) -> Result<String> {
     #[derive(Serialize)]
     struct Results<'a> {
         result: Vec<ResultRow<'a>>,
     }
     let rows = Results { result: lines.iter().map(ResultRow::of).collect() };
-    serde_json::to_string(&rows).unwrap_or_else(|_| "{\"result\":[]}".to_owned())
+    serde_json::to_string(&rows).map_err(unwritable)
 }
 
 /// An upload checked, classified and answered on a read snapshot, before it takes the single
@@ -279,8 +284,6 @@ pub struct Upload {
     /// The visit as the lines were classified for.
     visit: Visit,
     lines: Vec<FeeLineRow>,
-    /// Where each line is in the request, for errors.
-    paths: Vec<String>,
     /// The answer's JSON text.
     text: String,
 }
@@ -313,9 +316,8 @@ pub fn stage_upload(ctx: &Ctx, tx: &mut dyn Tx, outpatient: bool) -> Result<Uplo
     let rows = rows(&ctx.env.input, "feedetail", true)?;
     let visit = upload_visit(ctx, tx, &rows, outpatient, false)?;
     let lines = classify_rows(ctx, tx, &visit, &rows, outpatient)?;
-    let text = result_text(&lines);
-    let paths = rows.into_iter().map(|r| r.path).collect();
-    Ok(Upload { visit, lines, paths, text })
+    let text = result_text(&lines)?;
+    Ok(Upload { visit, lines, text })
 }
 
 /// Writes a staged upload. What may have changed since the snapshot is checked again: the
@@ -327,11 +329,9 @@ pub fn apply_upload(ctx: &Ctx, tx: &mut dyn Tx, u: &Upload, outpatient: bool) ->
         return upload(ctx, tx, outpatient);
     }
     let v = open_for_fees(v, outpatient)?;
-    check_new_sns(tx, &v, &u.paths, &u.lines)?;
+    check_new_sns(tx, &v, &u.lines)?;
     write_lines(ctx, tx, &v, &u.lines)?;
-    let mut d = done(Value::Null, Some(&v.psn_no), Some(&v.mdtrt_id));
-    d.output_text = Some(u.text.clone());
-    Ok(d)
+    Ok(Done { output: Output::Json(u.text.clone()), psn_no: Some(v.psn_no), ref_id: Some(v.mdtrt_id) })
 }
 
 fn write_lines(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit, lines: &[FeeLineRow]) -> Result<()> {
@@ -347,9 +347,7 @@ fn upload(ctx: &Ctx, tx: &mut dyn Tx, outpatient: bool) -> Result<Done> {
     let v = upload_visit(ctx, tx, &rows, outpatient, true)?;
     let lines = classify_rows(ctx, tx, &v, &rows, outpatient)?;
     write_lines(ctx, tx, &v, &lines)?;
-    let mut d = done(Value::Null, Some(&v.psn_no), Some(&v.mdtrt_id));
-    d.output_text = Some(result_text(&lines));
-    Ok(d)
+    Ok(Done { output: Output::Json(result_text(&lines)?), psn_no: Some(v.psn_no), ref_id: Some(v.mdtrt_id) })
 }
 
 pub fn upload_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {

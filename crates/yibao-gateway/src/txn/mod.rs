@@ -58,6 +58,14 @@ pub enum Output {
 }
 
 impl Output {
+    /// The answer as JSON text: as stored, or serialized now.
+    fn into_text(self) -> String {
+        match self {
+            Output::Value(v) => v.to_string(),
+            Output::Json(t) => t,
+        }
+    }
+
     pub fn into_value(self) -> Result<Value> {
         match self {
             Output::Value(v) => Ok(v),
@@ -70,9 +78,9 @@ impl Output {
 
 /// What a state-changing transaction answers, plus what the msgid log indexes.
 pub struct Done {
-    pub output: Value,
-    /// The answer's JSON text when it was made before the write (see [`Handler::Staged`]).
-    pub output_text: Option<String>,
+    /// The answer; JSON text when it was written before the write transaction (see
+    /// [`Handler::Staged`]).
+    pub output: Output,
     pub psn_no: Option<String>,
     pub ref_id: Option<String>,
 }
@@ -206,7 +214,11 @@ fn write(ctx: &Ctx, f: &dyn Fn(&Ctx, &mut dyn Tx) -> Result<Done>, ec: Option<ec
         }
         let done = f(ctx, tx)?;
         if let Some(t) = ec.as_ref().filter(|_| binds) {
-            let mdtrt_id = ecred::visit_of(&env.input, &done.output).unwrap_or_else(|| env.msgid.clone());
+            let output = match &done.output {
+                Output::Value(v) => v,
+                Output::Json(_) => &Value::Null,
+            };
+            let mdtrt_id = ecred::visit_of(&env.input, output).unwrap_or_else(|| env.msgid.clone());
             ecred::bind(tx, t, &mdtrt_id, &env.fixmedins_code, &env.infno, unix_of(ctx.now))?;
         }
         let target = done.ref_id.clone().or_else(|| done.psn_no.clone()).unwrap_or_default();
@@ -229,7 +241,7 @@ fn write(ctx: &Ctx, f: &dyn Fn(&Ctx, &mut dyn Tx) -> Result<Done>, ec: Option<ec
             req_digest: digest.clone(),
             psn_no: done.psn_no,
             ref_id: done.ref_id,
-            response: done.output_text.unwrap_or_else(|| done.output.to_string()),
+            response: done.output.into_text(),
             created: ctx.now.0,
             reversed: false,
         };
@@ -292,7 +304,7 @@ fn digest(infno: &str, input_text: &str) -> String {
 }
 
 fn done(output: Value, psn_no: Option<&str>, ref_id: Option<&str>) -> Done {
-    Done { output, output_text: None, psn_no: psn_no.map(str::to_owned), ref_id: ref_id.map(str::to_owned) }
+    Done { output: Output::Value(output), psn_no: psn_no.map(str::to_owned), ref_id: ref_id.map(str::to_owned) }
 }
 
 /// The visit, which must belong to the calling institution (and, if given, to `psn_no`).

@@ -44,7 +44,7 @@ pub fn by_msgid(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let reversed = reverse_effect(ctx, tx, &orig)?;
     st::msg_mark_reversed(tx, &omsgid)?;
     Ok(done(
-        json!({ "data": { "omsgid": omsgid, "result": "reversed" }, "reversal": reversed.output }),
+        json!({ "data": { "omsgid": omsgid, "result": "reversed" }, "reversal": reversed.output.into_value()? }),
         Some(&psn_no),
         reversed.ref_id.as_deref(),
     ))

@@ -4,10 +4,10 @@
 //! Pre-settlement runs the same computation as settlement on a read snapshot and writes
 //! nothing, so the two answer the same amounts for the same state.
 
-use super::fees::{classify_rows, result_row, split_of};
+use super::fees::{classify_rows, result_rows, split_of};
 use super::person::baseinfo;
 use super::visit::{build_visit, same_city, NewVisit};
-use super::{done, event, own_visit, Ctx, Done};
+use super::{done, event, own_visit, Ctx, Done, Output};
 use crate::error::{biz, GatewayError, Result};
 use crate::input::{object, rows, Node};
 use serde_json::{json, Map, Value};
@@ -434,16 +434,18 @@ pub fn presettle_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let b = pharmacy_basis(ctx, tx, false)?;
     let balc = b.own_balance - b.outcome.acct_pay;
     let mut out = answer(ctx, &b, None, balc);
-    out["result"] = Value::Array(b.lines.iter().map(result_row).collect());
+    out["result"] = result_rows(&b.lines)?;
     Ok(out)
 }
 
 pub fn settle_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     lock_patient(tx, &object(&ctx.env.input, "data")?.node())?;
     let b = pharmacy_basis(ctx, tx, true)?;
-    let result: Vec<Value> = b.lines.iter().map(result_row).collect();
+    let result = result_rows(&b.lines)?;
     let mut d = commit(ctx, tx, b, true)?;
-    d.output["result"] = Value::Array(result);
+    if let Output::Value(out) = &mut d.output {
+        out["result"] = result;
+    }
     Ok(d)
 }
 
