@@ -204,9 +204,38 @@ mod tests {
         assert_eq!((o.overlmt_selfpay, o.preselfpay_amt, o.fulamt_ownpay_amt), (Fen(1000), Fen(1100), Fen(5000)));
         // in scope 20,000 + 99 = 20,099; (20,099 − 1,300) × 85% = 15,979.15
         assert_eq!(o.hifp_pay, Fen(1_597_915));
-        assert!(serde_json::from_str::<Case>(
-            r#"{"policy":{},"person":{"psn_type":"1101","colour":1},"visit":{"med_type":"21","grade":3},"lines":[]}"#
+        let unknown = serde_json::from_str::<Case>(
+            r#"{"policy":{},"person":{"psn_type":"1101","colour":1},"visit":{"med_type":"21","grade":3},"lines":[]}"#,
+        );
+        assert!(unknown.is_err_and(|e| e.to_string().contains("colour")));
+    }
+
+    /// A refund line larger than what it refunds in the same bill makes a part of the bill
+    /// negative: refused, where it once made the fund pay more than the bill (and the identity
+    /// assertion panic).
+    #[test]
+    fn a_negative_part_of_a_bill_is_refused() {
+        let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
+        let case: Case = serde_json::from_str(
+            r#"{ "policy": "beijing-310.json", "person": { "psn_type": "1101" }, "visit": { "med_type": "21", "grade": 3 },
+                 "lines": [ { "name": "手术费", "amount": "20000", "item": { "chrgitm_lv": "01" } },
+                            { "name": "自费药退费", "amount": "-5000" } ] }"#,
         )
-        .is_err());
+        .unwrap();
+        let e = run(&case, &policy).unwrap_err();
+        assert!(e.to_string().contains("fulamt_ownpay_amt is negative"), "{e}");
+    }
+
+    /// Price × quantity at the largest values neither wraps nor panics: it is held to the
+    /// largest amount, which no real amount matches.
+    #[test]
+    fn an_absurd_price_times_quantity_is_refused() {
+        let case: Case = serde_json::from_str(
+            r#"{ "policy": "beijing-310.json", "person": { "psn_type": "1101" }, "visit": { "med_type": "11", "grade": 3 },
+                 "lines": [ { "name": "x", "amount": "10", "pric": "9999999999.999999", "cnt": "999999999999.9999" } ] }"#,
+        )
+        .unwrap();
+        let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
+        assert!(matches!(run(&case, &policy), Err(CaseError::Amount(0, Fen(crate::money::FEN_MAX), _))));
     }
 }

@@ -43,6 +43,10 @@ impl Date {
     pub fn parse(s: &str) -> Result<Date, DateError> {
         let s = s.trim();
         let s = s.split([' ', 'T']).next().unwrap_or("");
+        if !s.is_ascii() {
+            // Checked first: the slices below are by byte.
+            return Err(DateError::Format);
+        }
         let b = s.as_bytes();
         let (y, m, d) = if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
             (&s[0..4], &s[5..7], &s[8..10])
@@ -232,6 +236,9 @@ mod tests {
         assert_eq!(Date::parse("2023-2-1"), Err(DateError::Format));
         assert_eq!(Date::parse("1970-01-01").unwrap().days(), 0);
         assert_eq!(Date::from_days(-1).to_string(), "1969-12-31");
+        // Eight bytes that are not eight characters: refused, not sliced mid-character.
+        assert_eq!(Date::parse("20中中"), Err(DateError::Format));
+        assert_eq!(DateTime::parse("2024中中 10:00:00").map(|_| ()), Err(DateError::TimeFormat));
     }
 
     #[test]

@@ -165,17 +165,20 @@ impl UnitPrice {
     pub fn yuan(y: i64) -> UnitPrice {
         UnitPrice(y * Self::SCALE)
     }
+    /// Saturates: a price beyond what a `pric` can hold is out of range anyway.
     pub fn from_fen(f: Fen) -> UnitPrice {
-        UnitPrice(f.0 * 10_000)
+        UnitPrice(f.0.saturating_mul(10_000))
     }
     pub fn parse(s: &str) -> Result<UnitPrice, DecimalError> {
         let v = parse_fixed(s, 6)?;
         i64::try_from(v).ok().filter(|v| v.abs() < 10i64.pow(16)).map(UnitPrice).ok_or(DecimalError::OutOfRange)
     }
-    /// price × quantity, rounded half up to the fen.
+    /// price × quantity, rounded half up to the fen; held to ±[`FEN_MAX`] (a price and a
+    /// quantity may each reach 10^16 units, and their product would not fit a fen amount).
     pub fn times(self, q: Qty) -> Fen {
         // price: 1e-6 yuan = 1e-4 fen; qty: 1e-4 → product in 1e-8 fen.
-        Fen(div_round_half_up(self.0 as i128 * q.0 as i128, 100_000_000))
+        let fen = div_round_half_up_wide(self.0 as i128 * q.0 as i128, 100_000_000);
+        Fen(fen.clamp(-(FEN_MAX as i128), FEN_MAX as i128) as i64)
     }
     pub fn to_decimal_string(self) -> String {
         format_fixed(self.0 as i128, 6)
@@ -228,11 +231,18 @@ pub enum DecimalError {
     RatioOverOne,
 }
 
-/// Division rounding half away from zero, for a positive divisor.
+/// Division rounding half away from zero, for a positive divisor; saturates at the ends of i64.
 pub fn div_round_half_up(n: i128, d: i128) -> i64 {
+    div_round_half_up_wide(n, d).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+fn div_round_half_up_wide(n: i128, d: i128) -> i128 {
     debug_assert!(d > 0);
-    let q = if n >= 0 { (n + d / 2) / d } else { -((-n + d / 2) / d) };
-    q as i64
+    if n >= 0 {
+        (n + d / 2) / d
+    } else {
+        -((-n + d / 2) / d)
+    }
 }
 
 /// Parses a plain decimal ("-12.345") into an integer scaled by 10^scale, exactly.
@@ -337,11 +347,14 @@ mod tests {
         }
 
         #[test]
-        fn ratio_split_is_exact(v in 0i64..10_000_000_000, r in 0u32..=10_000) {
+        fn ratio_share_rounds_half_up(v in -10_000_000_000i64..10_000_000_000, r in 0u32..=10_000) {
             let a = Fen(v).mul_ratio(Ratio(r));
-            let b = Fen(v) - a;
-            prop_assert!(a.0 >= 0 && b.0 >= 0);
-            prop_assert_eq!(a + b, Fen(v));
+            // The exact share in 1/10,000 fen, rounded half away from zero by hand.
+            let exact = v as i128 * r as i128;
+            let want = if exact >= 0 { (exact + 5_000) / 10_000 } else { -((-exact + 5_000) / 10_000) };
+            prop_assert_eq!(a.0 as i128, want);
+            prop_assert_eq!(Fen(-v).mul_ratio(Ratio(r)), -a);
+            prop_assert!(a.0.abs() <= v.abs());
         }
     }
 }

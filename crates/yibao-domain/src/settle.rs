@@ -158,6 +158,12 @@ pub enum SettleError {
     NegativeTotal(Fen),
     #[error("the in-scope amount is negative ({0})")]
     NegativeInscp(Fen),
+    /// A part of the bill nets out negative (a refund line larger than what it refunds in this
+    /// bill): the fund could then pay more than the bill, and the person a negative amount.
+    #[error("the bill's {0} is negative ({1}); refunds must be settled against the original settlement")]
+    NegativePart(&'static str, Fen),
+    #[error("the bill's total is beyond what one settlement may carry")]
+    TooLarge,
     #[error("an account balance is negative ({0})")]
     NegativeBalance(Fen),
 }
@@ -182,18 +188,30 @@ pub fn settle(input: &SettleInput) -> Result<Outcome, SettleError> {
 }
 
 fn sum_lines(lines: &[LineSplit], out: &mut Outcome) -> Result<(), SettleError> {
-    for l in lines {
-        out.fulamt_ownpay_amt += l.fulamt_ownpay;
-        out.overlmt_selfpay += l.overlmt;
-        out.preselfpay_amt += l.preselfpay;
-        out.inscp_scp_amt += l.inscp;
-    }
+    // Summed wide, then bounded: a bill of many lines at the largest amount must not wrap.
+    let sum = |part: fn(&LineSplit) -> Fen| {
+        let s: i128 = lines.iter().map(|l| part(l).0 as i128).sum();
+        i64::try_from(s).ok().filter(|s| s.abs() <= crate::money::FEN_MAX).map(Fen).ok_or(SettleError::TooLarge)
+    };
+    out.fulamt_ownpay_amt = sum(|l| l.fulamt_ownpay)?;
+    out.overlmt_selfpay = sum(|l| l.overlmt)?;
+    out.preselfpay_amt = sum(|l| l.preselfpay)?;
+    out.inscp_scp_amt = sum(|l| l.inscp)?;
     out.medfee_sumamt = out.fulamt_ownpay_amt + out.overlmt_selfpay + out.preselfpay_amt + out.inscp_scp_amt;
     if out.medfee_sumamt.0 < 0 {
         return Err(SettleError::NegativeTotal(out.medfee_sumamt));
     }
     if out.inscp_scp_amt.0 < 0 {
         return Err(SettleError::NegativeInscp(out.inscp_scp_amt));
+    }
+    for (name, part) in [
+        ("fulamt_ownpay_amt", out.fulamt_ownpay_amt),
+        ("overlmt_selfpay", out.overlmt_selfpay),
+        ("preselfpay_amt", out.preselfpay_amt),
+    ] {
+        if part.0 < 0 {
+            return Err(SettleError::NegativePart(name, part));
+        }
     }
     out.trace.push(step(
         "line split",
