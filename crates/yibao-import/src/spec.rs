@@ -35,8 +35,10 @@ impl From<CatalogError> for WriteError {
 
 pub type Emit<'a, R> = dyn FnMut(&R) -> Result<(), ImportError> + 'a;
 
-pub trait Spec {
-    type Rec;
+/// `Sync`: a spec and its records are read by the store's write body, which may run on
+/// another thread.
+pub trait Spec: Sync {
+    type Rec: Sync;
     /// The columns, in the order exports write them.
     fn columns(&self) -> &'static [&'static str];
     /// Checks one row and builds the record.

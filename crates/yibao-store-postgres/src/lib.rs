@@ -489,7 +489,7 @@ impl Backend for PgBackend {
         Dialect::Postgres
     }
 
-    fn write(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>) -> Result<(), DbError> {
+    fn write(&self, body: &mut (dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError> + Send)) -> Result<(), DbError> {
         self.transact(BEGIN_WRITE, body)
     }
 

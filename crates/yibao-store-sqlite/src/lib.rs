@@ -248,7 +248,7 @@ impl Backend for SqliteBackend {
     /// Group commit (see [`group`]): the body runs inside its own SAVEPOINT of a transaction that
     /// may carry other writers' bodies too, and this returns only once that transaction's single
     /// COMMIT (one fsync for the whole batch) has succeeded, or with its error.
-    fn write(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>) -> Result<(), DbError> {
+    fn write(&self, body: &mut (dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError> + Send)) -> Result<(), DbError> {
         group::write(&self.group, &self.writer, body)
     }
 
@@ -264,8 +264,11 @@ impl Backend for SqliteBackend {
         }
         // On panic the reader is dropped (closed), never returned to the pool mid-transaction.
         let r = body(&mut SqliteTx(&conn));
-        let _ = exec(&conn, "COMMIT");
-        self.give_reader(conn);
+        // A reader whose transaction did not end is closed, not pooled: its snapshot would keep
+        // the WAL from starting over.
+        if exec(&conn, "COMMIT").is_ok() {
+            self.give_reader(conn);
+        }
         r
     }
 }
@@ -334,6 +337,26 @@ mod tests {
         let read = db.read(&mut |tx| tx.query("SELECT id FROM w", &[]).map(drop));
         // Refused either by the sync barrier or by SQLite itself, which notices the missing WAL.
         assert!(read.is_err(), "a reader answered after a failed sync");
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A write started inside a write body is refused at once: it would otherwise queue behind
+    /// the batch that is running it, and every writer would wait for ever.
+    #[test]
+    fn a_write_inside_a_write_is_refused() {
+        let dir = std::env::temp_dir().join(format!("yibao-nested-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = SqliteBackend::open(dir.join("n.db")).unwrap();
+        let mut inner = None;
+        db.write(&mut |_| {
+            inner = Some(db.write(&mut |_| Ok(TxEnd::Commit)));
+            Ok(TxEnd::Commit)
+        })
+        .unwrap();
+        assert!(matches!(inner, Some(Err(yibao_store::DbError::Other(ref m))) if m.contains("inside a write")));
+        // And the writer goes on.
+        db.write(&mut |_| Ok(TxEnd::Commit)).unwrap();
         drop(db);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -259,6 +259,8 @@ pub enum TxEnd {
 /// `Commit`; `read` runs it on a consistent snapshot and never writes.
 pub trait Backend: Send + Sync + fmt::Debug {
     fn dialect(&self) -> Dialect;
-    fn write(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError>) -> Result<(), DbError>;
+    /// `body` is `Send`: a backend may run it on another thread while the caller waits (the
+    /// SQLite backend's group commit does).
+    fn write(&self, body: &mut (dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError> + Send)) -> Result<(), DbError>;
     fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError>;
 }

@@ -65,7 +65,10 @@ impl Store {
     /// Runs `body` in one write transaction: committed if it returns `Ok`, rolled back (nothing
     /// written) if it returns `Err`. A backend may run `body` again after a transient failure,
     /// so it must not have effects outside the transaction.
-    pub fn write<T, E: From<DbError>>(&self, mut body: impl FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
+    pub fn write<T: Send, E: From<DbError> + Send>(
+        &self,
+        mut body: impl FnMut(&mut dyn Tx) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
         let mut out: Option<Result<T, E>> = None;
         self.backend.write(&mut |tx| {
             let r = body(&mut VaultTx { tx, vault: &self.vault });

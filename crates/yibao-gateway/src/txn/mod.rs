@@ -27,12 +27,12 @@ pub struct Ctx<'a> {
     pub env: &'a Envelope,
     pub now: DateTime,
     /// The calling institution as `caller()` checked it, so handlers need not read it again.
-    pub caller: std::cell::OnceCell<Institution>,
+    pub caller: std::sync::OnceLock<Institution>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(store: &'a Store, env: &'a Envelope, now: DateTime) -> Ctx<'a> {
-        Ctx { store, env, now, caller: std::cell::OnceCell::new() }
+        Ctx { store, env, now, caller: std::sync::OnceLock::new() }
     }
 
     pub fn new_id(&self) -> String {
@@ -194,7 +194,11 @@ pub fn dispatch(ctx: &Ctx) -> Result<Output> {
     }
 }
 
-fn write(ctx: &Ctx, f: &dyn Fn(&Ctx, &mut dyn Tx) -> Result<Done>, ec: Option<ecred::Token>) -> Result<Output> {
+fn write(
+    ctx: &Ctx,
+    f: &(dyn Fn(&Ctx, &mut dyn Tx) -> Result<Done> + Sync),
+    ec: Option<ecred::Token>,
+) -> Result<Output> {
     let env = ctx.env;
     let input_text = env.input.to_string();
     let digest = digest(&env.infno, &input_text);

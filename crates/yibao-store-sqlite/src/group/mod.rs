@@ -38,8 +38,8 @@
 //! predecessor's work before it is durable; because it cannot return before that predecessor is
 //! durable (same or earlier COMMIT, later sync), no answer ever rests on data that is lost.
 //!
-//! A body may run on another writer's thread. Bodies are closures over the request; none keeps
-//! state in thread-locals (tracing spans of the request are not entered while it runs elsewhere).
+//! A body may run on another writer's thread: the store requires bodies to be `Send`. A write
+//! started from inside a body is refused (it would wait for the batch that runs it).
 
 use crate::{exec, SqliteTx};
 use rusqlite::Connection;
@@ -56,7 +56,7 @@ pub const MAX_BODIES: usize = 64;
 /// Oldest a batch may get before it is committed, whoever is waiting.
 pub const MAX_AGE: Duration = Duration::from_millis(4);
 
-type Body<'a> = dyn FnMut(&mut dyn yibao_store::Tx) -> Result<TxEnd, DbError> + 'a;
+type Body<'a> = dyn FnMut(&mut dyn yibao_store::Tx) -> Result<TxEnd, DbError> + Send + 'a;
 
 /// How one body ended.
 enum BodyEnd {
@@ -186,8 +186,33 @@ impl GroupCommit {
     }
 }
 
+thread_local! {
+    /// This thread is running bodies as the combiner.
+    static COMBINING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the thread as the combiner while alive.
+struct Combining;
+
+impl Combining {
+    fn enter() -> Combining {
+        COMBINING.with(|c| c.set(true));
+        Combining
+    }
+}
+
+impl Drop for Combining {
+    fn drop(&mut self) {
+        COMBINING.with(|c| c.set(false));
+    }
+}
+
 /// Runs `body` as part of a group-committed transaction on `conn` (see the module docs).
 pub fn write(group: &GroupCommit, conn: &Mutex<Connection>, body: &mut Body<'_>) -> Result<(), DbError> {
+    if COMBINING.with(std::cell::Cell::get) {
+        // A write from inside a write body would queue behind the very batch that runs it.
+        return Err(DbError::Other("a write inside a write transaction: SQLite has one writer".into()));
+    }
     // SAFETY: only the lifetime is erased; the job (and with it every use of the pointer) ends
     // before this function returns, see `JobPtr`.
     let body: *mut Body<'static> = unsafe { std::mem::transmute::<*mut Body<'_>, *mut Body<'static>>(body) };
@@ -232,8 +257,11 @@ pub fn write(group: &GroupCommit, conn: &Mutex<Connection>, body: &mut Body<'_>)
 fn combine_batches(group: &GroupCommit, conn: &Mutex<Connection>, me: JobPtr) {
     // Only the combiner locks the connection; the mutex is what makes handing a `Connection`
     // between threads safe.
+    // The role before the guard: should this unwind, the guard is released first and the
+    // role's drop can take the connection to roll back.
+    let mut role = Role { group, conn, me, batch: Vec::new(), held: true };
     let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-    let mut role = Role { group, me, batch: Vec::new(), held: true };
+    let _combining = Combining::enter();
     loop {
         let outcome = run_batch(group, &guard, &mut role.batch);
         let mut st = group.lock();
@@ -287,17 +315,23 @@ fn run_batch(
         st.queue.pop_front().map(|job| (job, unsafe { (*job.0).body }))
     };
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
-        // Fail the head of the queue with it, so that its writer (the combiner) returns.
+        // A transaction left open would make every later BEGIN fail too: end it. Fail the head
+        // of the queue with this error, so that its writer (the combiner) returns.
+        rollback_all(conn);
         batch.extend(take().map(|(job, _)| (job, None)));
         return Err(e);
     }
     let opened = Instant::now();
     while batch.len() < MAX_BODIES && (batch.is_empty() || opened.elapsed() < MAX_AGE) {
         let Some((job, body)) = take() else { break };
+        // In the batch before it runs, so that whatever happens its writer gets an outcome.
+        batch.push((job, None));
         // SAFETY: the body outlives its job, whose owner waits and does not run it (see
         // `JobPtr`); no lock is held while it runs.
         let (end, lost) = run_body(conn, unsafe { &mut *body });
-        batch.push((job, Some(end)));
+        if let Some(last) = batch.last_mut() {
+            last.1 = Some(end);
+        }
         if let Some(lost) = lost {
             // The transaction is gone: every body of this batch is lost with it.
             rollback_all(conn);
@@ -356,6 +390,7 @@ fn rollback_all(conn: &Connection) {
 /// fails the batch in progress and passes the role on, so the other writers cannot hang.
 struct Role<'g> {
     group: &'g GroupCommit,
+    conn: &'g Mutex<Connection>,
     /// The combiner's own job.
     me: JobPtr,
     batch: Vec<(JobPtr, Option<BodyEnd>)>,
@@ -396,6 +431,8 @@ impl Role<'_> {
 impl Drop for Role<'_> {
     fn drop(&mut self) {
         if self.held {
+            // The batch's transaction must not outlive it (see `combine_batches` for the order).
+            rollback_all(&self.conn.lock().unwrap_or_else(|p| p.into_inner()));
             let mut st = self.group.lock();
             let lost = Err(DbError::Other("the writer combining this batch stopped".into()));
             self.finish(&mut st, lost);
