@@ -480,8 +480,15 @@ const SETL_HEAD: &str = "setl_id, mdtrt_id, psn_no, fixmedins_code, admdvs, insu
 
 /// The settlement columns, in `settlement_from` order (built once: it is on every settlement).
 fn setl_cols() -> &'static str {
+    static COLS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("{}, body", head_cols()));
+    &COLS
+}
+
+/// The settlement columns without `body`, for reads that leave it empty: the body is the widest
+/// column, and the settlement path reads a visit's earlier settlements on every settlement.
+fn head_cols() -> &'static str {
     static COLS: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| format!("{SETL_HEAD}, {}, body", AMOUNT_COLS.join(", ")));
+        std::sync::LazyLock::new(|| format!("{SETL_HEAD}, {}", AMOUNT_COLS.join(", ")));
     &COLS
 }
 
@@ -494,7 +501,8 @@ fn insert_settlement_sql() -> &'static str {
     &SQL
 }
 
-/// A settlement row; its body is opened only when `v` is given (otherwise left empty).
+/// A settlement row; its body is read and opened only when `v` is given (the row then comes
+/// from [`setl_cols`], otherwise from [`head_cols`] and the body is left empty).
 fn settlement_from(v: Option<&Vault>, r: &Row) -> Result<SettlementRow, DbError> {
     let setl_id = r.str(0)?;
     let body = match v {
@@ -585,21 +593,19 @@ pub fn settlement(tx: &mut dyn Tx, setl_id: &str, lock: bool) -> Result<Option<S
 /// A visit's settlements and mirrors, amounts and ids only: `body` is left empty, because
 /// opening sealed bodies costs a decryption each and the settlement path needs only amounts.
 pub fn settlements_of_visit(tx: &mut dyn Tx, mdtrt_id: &str) -> Result<Vec<SettlementRow>, DbError> {
-    let rows = tx.query(
-        &format!("SELECT {} FROM settlement WHERE mdtrt_id = $1 ORDER BY setl_time, setl_id", setl_cols()),
-        params![mdtrt_id],
-    )?;
-    rows.iter().map(|r| settlement_from(None, r)).collect()
+    visit_settlements(tx, mdtrt_id, None)
 }
 
 /// As [`settlements_of_visit`], with the stored answers opened (for queries that return them).
 pub fn settlements_of_visit_with_bodies(tx: &mut dyn Tx, mdtrt_id: &str) -> Result<Vec<SettlementRow>, DbError> {
     let v = vault_of(tx, "settlement")?;
-    let rows = tx.query(
-        &format!("SELECT {} FROM settlement WHERE mdtrt_id = $1 ORDER BY setl_time, setl_id", setl_cols()),
-        params![mdtrt_id],
-    )?;
-    rows.iter().map(|r| settlement_from(Some(&v), r)).collect()
+    visit_settlements(tx, mdtrt_id, Some(&v))
+}
+
+fn visit_settlements(tx: &mut dyn Tx, mdtrt_id: &str, v: Option<&Vault>) -> Result<Vec<SettlementRow>, DbError> {
+    let cols = if v.is_some() { setl_cols() } else { head_cols() };
+    let sql = format!("SELECT {cols} FROM settlement WHERE mdtrt_id = $1 ORDER BY setl_time, setl_id");
+    tx.query(&sql, params![mdtrt_id])?.iter().map(|r| settlement_from(v, r)).collect()
 }
 
 /// Settlements (and mirrors) of an institution whose settlement time lies in [from, to), for
@@ -611,7 +617,7 @@ pub fn settlements_of_institution(
     to: i64,
 ) -> Result<Vec<SettlementRow>, DbError> {
     let rows = tx.query(
-        &format!("SELECT {} FROM settlement WHERE fixmedins_code = $1 AND setl_time >= $2 AND setl_time < $3 ORDER BY setl_time, setl_id", setl_cols()),
+        &format!("SELECT {} FROM settlement WHERE fixmedins_code = $1 AND setl_time >= $2 AND setl_time < $3 ORDER BY setl_time, setl_id", head_cols()),
         params![fixmedins_code, from, to],
     )?;
     rows.iter().map(|r| settlement_from(None, r)).collect()

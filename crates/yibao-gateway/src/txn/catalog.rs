@@ -29,7 +29,7 @@ fn paging(d: &Node) -> Result<Paging> {
 /// The page wrapper HIS clients expect (firstPage, lastPage, ... data).
 fn wrap<T: Serialize>(p: Page<T>, rows: Vec<Value>) -> Value {
     json!({
-        "firstPage": p.page_num == 1, "lastPage": p.page_num >= p.pages, "size": rows.len(), "startRow": (p.page_num - 1) * p.page_size + 1,
+        "firstPage": p.page_num == 1, "lastPage": p.page_num >= p.pages, "size": rows.len(), "startRow": (p.page_num - 1).saturating_mul(p.page_size).saturating_add(1),
         "pageSize": p.page_size, "pageNum": p.page_num, "recordCounts": p.records, "pages": p.pages, "data": rows,
     })
 }
