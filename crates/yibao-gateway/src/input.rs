@@ -73,11 +73,24 @@ impl<'a> Node<'a> {
         Ok(())
     }
 
+    /// A decimal (amount, quantity, price, ratio, count): a JSON number, or a string holding one
+    /// in the same plain form, read as sent (no trimming); "" and null = absent. `true`, `"+1"`
+    /// or `" 1"` are not numbers: reading them as 1 would settle an amount nobody wrote.
     fn decimal<T>(&self, f: &str, parse: fn(&str) -> std::result::Result<T, DecimalError>) -> Result<Option<T>> {
-        match self.text(f)? {
-            None => Ok(None),
-            Some(t) => parse(&t).map(Some).map_err(|e| biz(format!("{}: {t:?} {e}", self.at(f)))),
-        }
+        let t = match self.map.get(f) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(s)) if s.is_empty() => return Ok(None),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Bool(b)) => return Err(biz(format!("{}: {b} is not a number", self.at(f)))),
+            Some(_) => return Err(biz(format!("{}: must be a number, not an object or array", self.at(f)))),
+        };
+        parse(&t).map(Some).map_err(|e| {
+            // A long non-number is not echoed whole (the error goes to the cashier's screen).
+            let shown: String = t.chars().take(40).collect();
+            let more = if shown.len() < t.len() { "…" } else { "" };
+            biz(format!("{}: {shown:?}{more} {e}", self.at(f)))
+        })
     }
 
     pub fn opt_fen(&self, f: &str) -> Result<Option<Fen>> {

@@ -1,0 +1,57 @@
+//! The wire's edges: what a value may look like (amounts, times, flags), the answers' keys and
+//! types against interface-spec.md, and the body limit.
+
+use crate::client::*;
+use serde_json::{json, Value};
+use yibao_store::Store;
+use yibao_store_tests::conformance;
+
+fn counts(store: &Store) -> Vec<i64> {
+    ["visit", "fee_line", "settlement", "outbox", "msg_log", "acct_entry", "accumulator"]
+        .iter()
+        .map(|t| scalar(store, &format!("SELECT COUNT(*) FROM {t}"), &[]))
+        .collect()
+}
+
+fn register(h: &Hospital, psn: &(String, String)) -> String {
+    let reg = h.ok("2201", json!({ "data": { "psn_no": psn.0, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1, "ipt_otp_no": h.msgid() } }));
+    reg["data"]["mdtrt_id"].as_str().unwrap().to_owned()
+}
+
+conformance! {
+    /// An amount, quantity or price is a JSON number or a string of one, nothing else: `true`
+    /// was read as 1, and "+45.20" or " 45.20" as 45.20.
+    fn amounts_are_numbers_or_numeric_strings_only(store: &Store) {
+        seed(store);
+        let h = Hospital::new(store, &hospital(store, "110100", "01"));
+        let psn = person(store, "110100", "310", "11", 0);
+        let mdtrt_id = register(&h, &psn);
+        let a = items(store, &h.code, "01", 1);
+        let before = counts(store);
+        let line = |k: &str, v: Value| {
+            let mut rows = fee_rows(&mdtrt_id, &psn.0, "B1", "F", &[(&a[0], "45.20", "1")]);
+            rows[0][k] = v;
+            h.fails("2204", json!({ "feedetail": rows }))
+        };
+        assert_eq!(line("cnt", json!(true)), "input.feedetail[0].cnt: true is not a number");
+        assert_eq!(line("pric", json!(false)), "input.feedetail[0].pric: false is not a number");
+        assert_eq!(line("det_item_fee_sumamt", json!(true)), "input.feedetail[0].det_item_fee_sumamt: true is not a number");
+        for bad in ["+45.20", " 45.20", "45.20 ", "45.", "4.52e1"] {
+            let e = line("det_item_fee_sumamt", json!(bad));
+            assert!(e.starts_with("input.feedetail[0].det_item_fee_sumamt: ") && e.contains("not a decimal number"), "{bad:?}: {e}");
+        }
+        assert!(line("cnt", json!("+1")).starts_with("input.feedetail[0].cnt: "));
+        assert!(line("cnt", json!({ "v": 1 })).starts_with("input.feedetail[0].cnt: must be a number"));
+        let recon = h.fails("3201", json!({ "data": { "insutype": "310", "clr_type": "11", "setl_optins": "110100", "stmt_begndate": "2020-01-01", "stmt_enddate": "2020-01-31", "medfee_sumamt": "0", "fund_pay_sumamt": "0", "acct_pay": "0", "fixmedins_setl_cnt": true } }));
+        assert_eq!(recon, "input.data.fixmedins_setl_cnt: true is not a number");
+        assert_eq!(counts(store), before, "refused uploads wrote nothing");
+        // The same values as plain numbers and numeric strings are read.
+        let rows = fee_rows(&mdtrt_id, &psn.0, "B1", "F", &[(&a[0], "45.20", "1")]);
+        h.ok("2204", json!({ "feedetail": rows }));
+        let pre = |v: Value| h.fails("2206", json!({ "data": { "psn_no": psn.0, "mdtrt_id": mdtrt_id, "medfee_sumamt": v } }));
+        assert_eq!(pre(json!(true)), "input.data.medfee_sumamt: true is not a number");
+        assert!(pre(json!("+45.20")).contains("not a decimal number"));
+        h.ok("2206", json!({ "data": { "psn_no": psn.0, "mdtrt_id": mdtrt_id, "medfee_sumamt": "45.20" } }));
+        h.ok("2206", json!({ "data": { "psn_no": psn.0, "mdtrt_id": mdtrt_id, "medfee_sumamt": 45.2 } }));
+    }
+}
