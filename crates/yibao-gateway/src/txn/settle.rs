@@ -402,7 +402,7 @@ fn pharmacy_basis(ctx: &Ctx, tx: &mut dyn Tx, write: bool) -> Result<Basis> {
         psn_no: &psn_no,
         insutype: &insutype,
         med_type: d.opt_str_max("med_type", 6)?.unwrap_or_else(|| "41".into()),
-        begntime: d.opt_time("begntime")?.unwrap_or(ctx.now),
+        begntime: d.opt_time_by("begntime", ctx.now)?.unwrap_or(ctx.now),
         cert_type: d.code("mdtrt_cert_type", &["01", "02", "03"])?,
         cert_no: d.opt_str_max("mdtrt_cert_no", crate::ecred::TOKEN_MAX)?,
         ipt_otp_no: d.opt_str_max("ipt_otp_no", 30)?.unwrap_or_else(|| ctx.env.msgid.clone()),

@@ -54,4 +54,37 @@ conformance! {
         h.ok("2206", json!({ "data": { "psn_no": psn.0, "mdtrt_id": mdtrt_id, "medfee_sumamt": "45.20" } }));
         h.ok("2206", json!({ "data": { "psn_no": psn.0, "mdtrt_id": mdtrt_id, "medfee_sumamt": 45.2 } }));
     }
+
+    /// Errors name the field as sent, with its path; times of things that happened may not lie
+    /// in the future beyond a day.
+    fn errors_name_the_field_sent_and_future_times_are_refused(store: &Store) {
+        seed(store);
+        let h = Hospital::new(store, &hospital(store, "110100", "01"));
+        let psn = person(store, "110100", "310", "11", 0);
+        let bad = "110101199001011230";
+        let by_certno = h.fails("1101", json!({ "data": { "certno": bad, "psn_cert_type": "01" } }));
+        assert!(by_certno.starts_with("input.data.certno: ") && by_certno.contains("check digit"), "{by_certno}");
+        let by_cert = h.fails("1101", json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": bad } }));
+        assert!(by_cert.starts_with("input.data.mdtrt_cert_no: ") && by_cert.contains("check digit"), "{by_cert}");
+        let no_type = h.fails("1101", json!({ "data": { "mdtrt_cert_no": psn.1 } }));
+        assert_eq!(no_type, "input.data.mdtrt_cert_type: required");
+
+        let before = counts(store);
+        let reg = |t: &str| h.fails("2201", json!({ "data": { "psn_no": psn.0, "insutype": "310", "begntime": t, "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1, "ipt_otp_no": h.msgid() } }));
+        let e = reg("9999-12-31 00:00:00");
+        assert!(e.starts_with("input.data.begntime: 9999-12-31 00:00:00 is in the future (the latest accepted is "), "{e}");
+        let two_days = yibao_domain::DateTime(now().0 + 2 * 86_400).to_string();
+        assert!(reg(&two_days).contains("is in the future"));
+        let adm = h.fails("2401", json!({ "mdtrtinfo": { "psn_no": psn.0, "insutype": "310", "begntime": "2099-01-01 08:00:00", "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1, "med_type": "21", "ipt_no": h.msgid() } }));
+        assert!(adm.starts_with("input.mdtrtinfo.begntime: 2099-01-01 08:00:00 is in the future"), "{adm}");
+        assert_eq!(counts(store), before, "nothing registered");
+        // Within the day's tolerance (a later slot today, a clock a little ahead) is accepted.
+        let soon = yibao_domain::DateTime(now().0 + 3600).to_string();
+        let mdtrt_id = h.ok("2201", json!({ "data": { "psn_no": psn.0, "insutype": "310", "begntime": soon, "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1, "ipt_otp_no": h.msgid() } }))["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+        let a = items(store, &h.code, "01", 1);
+        let mut rows = fee_rows(&mdtrt_id, &psn.0, "B1", "F", &[(&a[0], "1", "1")]);
+        rows[0]["fee_ocur_time"] = json!("2100-01-01 00:00:00");
+        let fee = h.fails("2204", json!({ "feedetail": rows }));
+        assert!(fee.starts_with("input.feedetail[0].fee_ocur_time: 2100-01-01 00:00:00 is in the future"), "{fee}");
+    }
 }
