@@ -363,7 +363,11 @@ fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<
         visit_stas::OPEN | visit_stas::DISCHARGED => {}
         other => return Err(biz(format!("mdtrt_id {} is {other}", v.mdtrt_id))),
     }
-    if !mid && v.stas != visit_stas::DISCHARGED && d.opt_str("dscgTime")?.is_none() {
+    // A final settlement closes the stay, so it needs the discharge on record (2402): its end
+    // time, way and diagnoses. `dscgTime` only lets a pre-settlement (which writes nothing)
+    // preview the final bill of a patient about to leave; it never stands in for 2402.
+    let dscg_time = d.opt_time_by("dscgTime", ctx.now)?;
+    if !mid && v.stas != visit_stas::DISCHARGED && (write || dscg_time.is_none()) {
         return Err(biz(format!(
             "mdtrt_id {} is still in hospital: discharge it (2402) or set mid_setl_flag 1",
             v.mdtrt_id

@@ -18,6 +18,11 @@ fn register(h: &Hospital, psn: &(String, String)) -> String {
     reg["data"]["mdtrt_id"].as_str().unwrap().to_owned()
 }
 
+fn admit(h: &Hospital, psn: &(String, String)) -> String {
+    let adm = h.ok("2401", json!({ "mdtrtinfo": { "psn_no": psn.0, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1, "med_type": "21", "ipt_no": h.msgid(), "dise_codg": "J18.900", "dise_name": "肺炎" } }));
+    adm["result"]["mdtrt_id"].as_str().unwrap().to_owned()
+}
+
 conformance! {
     /// An amount, quantity or price is a JSON number or a string of one, nothing else: `true`
     /// was read as 1, and "+45.20" or " 45.20" as 45.20.
@@ -86,5 +91,33 @@ conformance! {
         rows[0]["fee_ocur_time"] = json!("2100-01-01 00:00:00");
         let fee = h.fails("2204", json!({ "feedetail": rows }));
         assert!(fee.starts_with("input.feedetail[0].fee_ocur_time: 2100-01-01 00:00:00 is in the future"), "{fee}");
+    }
+
+    /// 2304 with mid_setl_flag 0 closes the stay: it needs the discharge (2402) on record, and
+    /// `dscgTime` does not stand in for it. A pre-settlement may preview with dscgTime.
+    fn final_settlement_needs_a_recorded_discharge(store: &Store) {
+        seed(store);
+        let h = Hospital::new(store, &hospital(store, "110100", "01"));
+        let psn = person(store, "110100", "310", "11", 0);
+        let mdtrt_id = admit(&h, &psn);
+        let a = items(store, &h.code, "01", 1);
+        h.ok("2301", json!({ "feedetail": fee_rows(&mdtrt_id, &psn.0, "", "A", &[(&a[0], "1000", "2")]) }));
+        let data = json!({ "psn_no": psn.0, "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1, "mdtrt_id": mdtrt_id, "acct_used_flag": "0", "insutype": "310", "mid_setl_flag": "0", "medfee_sumamt": "2000", "dscgTime": now().to_string() });
+        let pre = h.ok("2303", json!({ "data": data }));
+        let mut input = data.clone();
+        for k in ["fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt"] {
+            input[k] = pre["setlinfo"][k].clone();
+        }
+        let before = counts(store);
+        let refused = h.fails("2304", json!({ "data": input }));
+        assert!(refused.contains("still in hospital"), "{refused}");
+        assert_eq!(counts(store), before, "nothing settled");
+        assert_eq!(text(store, &format!("SELECT stas FROM visit WHERE mdtrt_id = '{mdtrt_id}'")), "open");
+        let mut far = data.clone();
+        far["dscgTime"] = json!("9999-12-31 00:00:00");
+        assert!(h.fails("2303", json!({ "data": far })).starts_with("input.data.dscgTime: 9999-12-31 00:00:00 is in the future"));
+        h.ok("2402", json!({ "dscginfo": { "mdtrt_id": mdtrt_id, "psn_no": psn.0, "insutype": "310", "endtime": now().to_string(), "dscg_way": "1" } }));
+        h.ok("2304", json!({ "data": input }));
+        assert_eq!(text(store, &format!("SELECT stas FROM visit WHERE mdtrt_id = '{mdtrt_id}'")), "settled");
     }
 }
