@@ -3,6 +3,7 @@
 
 use crate::client::*;
 use serde_json::{json, Value};
+use std::io::{Read, Write};
 use yibao_store::Store;
 use yibao_store_tests::conformance;
 
@@ -120,4 +121,74 @@ conformance! {
         h.ok("2304", json!({ "data": input }));
         assert_eq!(text(store, &format!("SELECT stas FROM visit WHERE mdtrt_id = '{mdtrt_id}'")), "settled");
     }
+}
+
+/// The largest valid request — a 2204 of `ROWS_MAX` lines with every field of interface-spec.md
+/// §4.1 at its width (text as 3-byte UTF-8 characters) — fits the body limit with a margin.
+#[test]
+fn the_largest_fee_upload_fits_the_body_limit() {
+    let cjk = |n: usize| "医".repeat(n);
+    let num = |s: &str| s.parse::<serde_json::Number>().unwrap();
+    let code = |n: usize| "9".repeat(n);
+    let line = json!({
+        "feedetl_sn": code(30), "mdtrt_id": code(30), "psn_no": code(30), "chrg_bchno": code(30), "dise_codg": code(30),
+        "rxno": code(30), "rx_circ_flag": code(3), "fee_ocur_time": "2026-12-31 23:59:59", "med_list_codg": code(50),
+        "medins_list_codg": code(150),
+        "det_item_fee_sumamt": num("-99999999999999.99"),
+        "cnt": num("-999999999999.9999"),
+        "pric": num("-9999999999.999999"),
+        "sin_dos_dscr": cjk(200), "used_frqu_dscr": cjk(200),
+        "prd_days": num("-99.99"), "medc_way_dscr": cjk(200),
+        "bilg_dept_codg": code(30), "bilg_dept_name": cjk(100), "bilg_dr_codg": code(30), "bilg_dr_name": cjk(50),
+        "acord_dept_codg": code(30), "acord_dept_name": cjk(100), "orders_dr_code": code(30), "orders_dr_name": cjk(50),
+        "hosp_appr_flag": code(3), "tcmdrug_used_way": code(6), "etip_flag": code(3), "etip_hosp_code": code(30),
+        "dscg_tkdrug_flag": code(3), "matn_fee_flag": code(6), "exp_content": cjk(4000),
+    });
+    let line_bytes = line.to_string().len();
+    let rows = yibao_gateway::ROWS_MAX;
+    let env = json!({ "infno": "2204", "msgid": code(30), "mdtrtarea_admvs": "110100", "insuplc_admdvs": "110100", "recer_sys_code": code(10), "infver": code(6), "opter_type": "1", "opter": code(30), "opter_name": cjk(50), "inf_time": "2026-12-31 23:59:59", "fixmedins_code": code(12), "fixmedins_name": cjk(200), "sign_no": code(30), "dev_no": code(100), "dev_safe_info": cjk(2000), "cainfo": code(1024), "signtype": code(10), "input": { "feedetail": [] } });
+    // Each line adds its text and a comma.
+    let largest = env.to_string().len() + rows * (line_bytes + 1);
+    println!("one line {line_bytes} bytes; {rows} lines and the envelope {largest} bytes");
+    assert_eq!(line_bytes, 15_895, "the computation in BODY_MAX_BYTES's comment");
+    assert!(largest as f64 * 1.2 < yibao_gateway::BODY_MAX_BYTES as f64, "{largest} leaves no margin");
+}
+
+fn post(addr: std::net::SocketAddr, path: &str, body: &[u8]) -> (String, Value) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    s.write_all(head.as_bytes()).unwrap();
+    // The server may answer and close before it has read everything.
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    (head.lines().next().unwrap_or_default().to_owned(), serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// A body over the limit is refused with the national envelope (infcode -2, a stable code),
+/// on the generic path and on an older per-service path alike.
+#[test]
+fn a_body_over_the_limit_gets_the_national_envelope() {
+    let store = yibao_store_tests::sqlite_store();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut app = yibao_gateway::App::with_auth((*store).clone(), yibao_gateway::AuthMode::Off, Default::default());
+    app.body_max = 4096;
+    rt.spawn(async move { axum::serve(listener, yibao_gateway::router(app)).await });
+    let big = format!("{{\"infno\":\"2204\",\"input\":{{\"feedetail\":[\"{}\"]}}}}", "x".repeat(5000));
+    for path in ["/fsi/api/rsfComIfsService/callService", "/fsi/api/outpatientDocInfoService/outpatientFeeListUp"] {
+        let (status, r) = post(addr, path, big.as_bytes());
+        assert!(status.contains("413"), "{path}: {status}");
+        assert_eq!(r["infcode"], -2, "{path}: {r}");
+        assert!(r["err_msg"].as_str().unwrap_or_default().starts_with("BODY_TOO_LARGE: "), "{path}: {r}");
+        assert_eq!(r["inf_refmsgid"].as_str().map(str::len), Some(30), "{r}");
+        assert_eq!(r["output"], json!({}));
+    }
+    // Just under the limit is read (and answered as the envelope it is not).
+    let (status, r) = post(addr, "/fsi/api/rsfComIfsService/callService", &vec![b' '; 4000]);
+    assert!(status.contains("200"), "{status}");
+    assert!(r["err_msg"].as_str().unwrap().contains("not valid JSON"), "{r}");
 }
