@@ -87,9 +87,15 @@ pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
 pub fn baseinfo(p: &Person, on: Date) -> Value {
     json!({
         "psn_no": p.psn_no, "psn_cert_type": p.psn_cert_type, "certno": p.certno, "psn_name": p.psn_name,
-        "gend": p.gend, "naty": p.naty, "brdy": p.brdy.to_string(), "age": p.age_on(on),
-        "expContent": Value::Null,
+        "gend": p.gend, "naty": p.naty, "brdy": p.brdy.to_string(), "age": age(p, on),
+        "exp_content": Value::Null,
     })
+}
+
+/// `age` (4,1): years with one decimal, written as a number (`34.5`, `73.0`).
+fn age(p: &Person, on: Date) -> Value {
+    let text = yibao_domain::money::format_fixed(p.brdy.age_tenths_on(on) as i128, 1);
+    text.parse().map(Value::Number).unwrap_or(Value::Null)
 }
 
 fn insuinfo(tx: &mut dyn Tx, e: &Enrollment, balc: yibao_domain::Fen) -> Result<Value> {

@@ -2,6 +2,7 @@
 //! types against interface-spec.md, and the body limit.
 
 use crate::client::*;
+use crate::outpatient::{register_and_upload, settle_input};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use yibao_store::Store;
@@ -22,6 +23,75 @@ fn register(h: &Hospital, psn: &(String, String)) -> String {
 fn admit(h: &Hospital, psn: &(String, String)) -> String {
     let adm = h.ok("2401", json!({ "mdtrtinfo": { "psn_no": psn.0, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1, "med_type": "21", "ipt_no": h.msgid(), "dise_codg": "J18.900", "dise_name": "肺炎" } }));
     adm["result"]["mdtrt_id"].as_str().unwrap().to_owned()
+}
+
+/// The keys of interface-spec.md §3.1 a settlement answer's setlinfo carries, with their JSON
+/// type: `s` text, `n` number, `s?` text that is null only in a pre-settlement.
+const SETLINFO: &[(&str, &str)] = &[
+    ("mdtrt_id", "s"),
+    ("setl_id", "s?"),
+    ("psn_no", "s"),
+    ("psn_name", "s"),
+    ("psn_cert_type", "s"),
+    ("certno", "s"),
+    ("gend", "s"),
+    ("naty", "s"),
+    ("brdy", "s"),
+    ("age", "n"),
+    ("insutype", "s"),
+    ("psn_type", "s"),
+    ("cvlserv_flag", "s"),
+    ("setl_time", "s?"),
+    ("mdtrt_cert_type", "s"),
+    ("med_type", "s"),
+    ("medfee_sumamt", "n"),
+    ("fulamt_ownpay_amt", "n"),
+    ("overlmt_selfpay", "n"),
+    ("preselfpay_amt", "n"),
+    ("inscp_scp_amt", "n"),
+    ("act_pay_dedc", "n"),
+    ("hifp_pay", "n"),
+    ("pool_prop_selfpay", "n"),
+    ("cvlserv_pay", "n"),
+    ("hifes_pay", "n"),
+    ("hifmi_pay", "n"),
+    ("hifob_pay", "n"),
+    ("maf_pay", "n"),
+    ("oth_pay", "n"),
+    ("fund_pay_sumamt", "n"),
+    ("psn_part_amt", "n"),
+    ("acct_pay", "n"),
+    ("psn_cash_pay", "n"),
+    ("hosp_part_amt", "n"),
+    ("balc", "n"),
+    ("acct_mulaid_pay", "n"),
+    ("medins_setl_id", "s"),
+    ("clr_optins", "s"),
+    ("clr_way", "s?"),
+    ("clr_type", "s"),
+    ("hifdm_pay", "n"),
+    // Regional keys of §3.1 that HIS read (the Chongqing samples).
+    ("dedc_std", "n"),
+    ("insu_admdvs", "s"),
+    ("setl_type", "s"),
+    ("begndate", "s"),
+    ("enddate", "s"),
+];
+
+fn check_keys(infno: &str, out: &Value, presettle: bool) {
+    let s = &out["setlinfo"];
+    for (k, t) in SETLINFO {
+        let v = s.get(*k).unwrap_or_else(|| panic!("{infno} setlinfo lacks {k}: {s}"));
+        let ok = match *t {
+            "n" => v.is_number(),
+            "s?" if presettle => v.is_null(),
+            _ => v.is_string(),
+        };
+        assert!(ok, "{infno} setlinfo.{k} is {v}, wanted {t}{}", if presettle { " (pre-settlement)" } else { "" });
+    }
+    let age = s["age"].to_string();
+    assert!(age.split_once('.').is_some_and(|(_, d)| d.len() == 1), "{infno} age (4,1) has one decimal: {age}");
+    assert!(out["setldetail"].is_array(), "{infno}: {out}");
 }
 
 conformance! {
@@ -118,8 +188,79 @@ conformance! {
         far["dscgTime"] = json!("9999-12-31 00:00:00");
         assert!(h.fails("2303", json!({ "data": far })).starts_with("input.data.dscgTime: 9999-12-31 00:00:00 is in the future"));
         h.ok("2402", json!({ "dscginfo": { "mdtrt_id": mdtrt_id, "psn_no": psn.0, "insutype": "310", "endtime": now().to_string(), "dscg_way": "1" } }));
-        h.ok("2304", json!({ "data": input }));
+        let out = h.ok("2304", json!({ "data": input }));
+        assert_eq!(out["setlinfo"]["setl_type"], "2");
         assert_eq!(text(store, &format!("SELECT stas FROM visit WHERE mdtrt_id = '{mdtrt_id}'")), "settled");
+    }
+
+    /// 1101 answers with the spec's key names and types: `exp_content`, `age` (4,1).
+    fn person_info_has_the_spec_keys_and_types(store: &Store) {
+        seed(store);
+        let h = Hospital::new(store, &hospital(store, "110100", "01"));
+        let psn = person(store, "110100", "310", "11", 0);
+        let out = h.ok("1101", json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1 } }));
+        let b = out["baseinfo"].as_object().unwrap();
+        assert!(b.contains_key("exp_content") && !b.contains_key("expContent"), "{out}");
+        let age = b["age"].to_string();
+        assert!(b["age"].is_number() && age.split_once('.').is_some_and(|(_, d)| d.len() == 1), "age {age}");
+        let whole = yibao_domain::Date::parse(b["brdy"].as_str().unwrap()).unwrap().age_on(now().date());
+        assert_eq!(age.split_once('.').unwrap().0, whole.to_string());
+    }
+
+    /// vali_flag and rid have one type in every catalog query: 0/1 text and text (char 40).
+    fn catalog_rows_type_flags_and_ids_alike(store: &Store) {
+        seed(store);
+        let h = Hospital::new(store, &hospital(store, "110100", "01"));
+        for infno in ["1312", "1316", "1317", "1318", "1319"] {
+            let out = h.ok(infno, json!({ "data": { "updt_time": "2000-01-01 00:00:00", "page_num": 1, "page_size": 50 } }));
+            let rows = out["data"].as_array().unwrap();
+            assert!(!rows.is_empty(), "{infno} has rows in the demo world");
+            for r in rows {
+                assert!(r["vali_flag"] == "1" || r["vali_flag"] == "0", "{infno} vali_flag {}", r["vali_flag"]);
+                assert!(r["rid"].as_str().is_some_and(|s| !s.is_empty() && s.len() <= 40), "{infno} rid {}", r["rid"]);
+            }
+        }
+    }
+
+    /// Every settlement answer — outpatient 2206/2207/2208, inpatient 2303/2304/2305 — carries
+    /// every setlinfo key of §3.1 with its JSON type, and the inpatient ones every key 2207 has.
+    fn settlement_answers_carry_every_setlinfo_key(store: &Store) {
+        seed(store);
+        let h = Hospital::new(store, &hospital(store, "110100", "01"));
+        let psn = person(store, "110100", "310", "11", 50_000);
+        let (mdtrt_id, total) = register_and_upload(&h, &psn);
+        let pre = h.ok("2206", json!({ "data": { "psn_no": psn.0, "mdtrt_id": mdtrt_id, "medfee_sumamt": total, "chrg_bchno": "B1", "acct_used_flag": "1", "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1 } }));
+        check_keys("2206", &pre, true);
+        let setl = h.ok("2207", settle_input(&psn.0, &psn.1, &mdtrt_id, &pre));
+        check_keys("2207", &setl, false);
+        assert_eq!(setl["setlinfo"]["insu_admdvs"], "110100");
+        let today = now().date().to_string();
+        assert_eq!((setl["setlinfo"]["begndate"].as_str(), setl["setlinfo"]["enddate"].as_str()), (Some(today.as_str()), Some(today.as_str())));
+        let setl_id = setl["setlinfo"]["setl_id"].as_str().unwrap();
+        let rev = h.ok("2208", json!({ "data": { "setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn.0 } }));
+        check_keys("2208", &rev, false);
+
+        let stay = admit(&h, &psn);
+        let a = items(store, &h.code, "01", 1);
+        h.ok("2301", json!({ "feedetail": fee_rows(&stay, &psn.0, "", "A", &[(&a[0], "1000", "3")]) }));
+        let data = json!({ "psn_no": psn.0, "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1, "mdtrt_id": stay, "acct_used_flag": "1", "insutype": "310", "mid_setl_flag": "1", "medfee_sumamt": "3000" });
+        let pre = h.ok("2303", json!({ "data": data }));
+        check_keys("2303", &pre, true);
+        let mut input = data.clone();
+        for k in ["fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt"] {
+            input[k] = pre["setlinfo"][k].clone();
+        }
+        let mid = h.ok("2304", json!({ "data": input }));
+        check_keys("2304", &mid, false);
+        assert_eq!(mid["setlinfo"]["setl_type"], "1", "a mid-stay segment");
+        assert_eq!(mid["setlinfo"]["dedc_std"].to_string(), "1300.00", "Beijing's first-admission deductible at a 三级 hospital");
+        let rev = h.ok("2305", json!({ "data": { "mdtrt_id": stay, "setl_id": mid["setlinfo"]["setl_id"], "psn_no": psn.0 } }));
+        check_keys("2305", &rev, false);
+        let keys = |v: &Value| v["setlinfo"].as_object().unwrap().keys().cloned().collect::<std::collections::BTreeSet<_>>();
+        for (infno, out) in [("2303", &pre), ("2304", &mid), ("2305", &rev)] {
+            let missing: Vec<_> = keys(&setl).difference(&keys(out)).cloned().collect();
+            assert!(missing.is_empty(), "{infno} lacks keys 2207 has: {missing:?}");
+        }
     }
 }
 
