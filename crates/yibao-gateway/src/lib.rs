@@ -36,8 +36,8 @@ use yibao_store::Store;
 /// descriptions and the 4,000 of `exp_content`, text as CJK characters in UTF-8 (3 bytes, as
 /// the usual JSON writers send them), plus the keys: 15,895 bytes a line, 159 MB in all
 /// (the test `wire::the_largest_fee_upload_fits_the_body_limit` builds that line). 192 MiB
-/// (201 MB) leaves 26% for pretty-printed JSON and escapes. A real upload is far smaller (under 1 KB a
-/// line); the limit only has to refuse what cannot be a request before it is parsed.
+/// (201 MB) leaves 26% for pretty-printed JSON and escapes. A real upload is far smaller (under
+/// 1 KB a line); the limit only has to refuse what cannot be a request before it is parsed.
 pub const BODY_MAX_BYTES: usize = 192 * 1024 * 1024;
 
 /// What every request shares: the store, the guard (authentication, nonces, rate limits) and
