@@ -74,6 +74,21 @@ impl Date {
         }
         age
     }
+    /// Age on `on` in tenths of a year, rounded down, as the interface's `age` (4,1) carries
+    /// it: whole years as [`Date::age_on`], then the part of the year since the last birthday,
+    /// by days. A 29 February birthday falls on 1 March in other years (as `age_on` counts it).
+    pub fn age_tenths_on(self, on: Date) -> i32 {
+        let years = self.age_on(on);
+        if years < 0 {
+            return years * 10;
+        }
+        let (by, bm, bd) = self.ymd();
+        let birthday = |y: i32| Date::from_ymd(y, bm, bd).unwrap_or_else(|_| Date(days_from_civil(y, 3, 1)));
+        let last = birthday(by + years);
+        let next = birthday(by + years + 1);
+        let part = (on.0 - last.0) as i64 * 10 / ((next.0 - last.0).max(1) as i64);
+        years * 10 + part.clamp(0, 9) as i32
+    }
     pub fn add_days(self, n: i32) -> Date {
         Date(self.0 + n)
     }
@@ -246,6 +261,17 @@ mod tests {
         let b = Date::parse("1990-06-15").unwrap();
         assert_eq!(b.age_on(Date::parse("2024-06-14").unwrap()), 33);
         assert_eq!(b.age_on(Date::parse("2024-06-15").unwrap()), 34);
+        let d = |s: &str| Date::parse(s).unwrap();
+        assert_eq!(b.age_tenths_on(d("2024-06-14")), 339);
+        assert_eq!(b.age_tenths_on(d("2024-06-15")), 340);
+        // 2024-06-15 + half of 365 days.
+        assert_eq!(b.age_tenths_on(d("2024-12-14")), 344);
+        assert_eq!(b.age_tenths_on(d("2024-12-15")), 345);
+        assert_eq!(d("2000-01-01").age_tenths_on(d("2000-07-02")), 5, "183 of 366 days");
+        let leap = d("2000-02-29");
+        assert_eq!(leap.age_tenths_on(d("2001-02-28")), 9);
+        assert_eq!(leap.age_tenths_on(d("2001-03-01")), 10);
+        assert_eq!(leap.age_tenths_on(d("2000-02-29")), 0);
     }
 
     #[test]

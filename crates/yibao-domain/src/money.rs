@@ -247,14 +247,16 @@ fn div_round_half_up_wide(n: i128, d: i128) -> i128 {
 
 /// Parses a plain decimal ("-12.345") into an integer scaled by 10^scale, exactly.
 /// Trailing zeros beyond the scale are accepted ("4.5200" at scale 2); other digits are not.
+/// The form is a JSON number's without exponent: an optional `-`, digits, and optionally `.` and
+/// digits. Nothing else: no `+`, no blanks, no "1." or ".5", so that a number sent as a string
+/// reads exactly as the same number sent bare.
 pub fn parse_fixed(s: &str, scale: u32) -> Result<i128, DecimalError> {
-    let s = s.trim();
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let neg = body.len() < s.len();
     let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-    if (int.is_empty() && frac.is_empty())
+    let bare_point = frac.is_empty() && body.ends_with('.');
+    if int.is_empty()
+        || bare_point
         || !int.bytes().all(|b| b.is_ascii_digit())
         || !frac.bytes().all(|b| b.is_ascii_digit())
     {
@@ -304,6 +306,22 @@ mod tests {
         assert_eq!(Fen::parse_yuan("1e3"), Err(DecimalError::NotANumber));
         assert_eq!(Fen::parse_yuan(""), Err(DecimalError::NotANumber));
         assert_eq!(Fen::parse_yuan("."), Err(DecimalError::NotANumber));
+    }
+
+    /// Only the plain form is a decimal: a sign other than `-`, blanks, or a bare point are not.
+    #[test]
+    fn decimals_have_one_form() {
+        for bad in ["+10.00", " 10.00", "10.00 ", "1 0", "1.", ".5", "-", "--1", "-+1", "1e3", "0x10", "١٠"] {
+            assert_eq!(parse_fixed(bad, 2), Err(DecimalError::NotANumber), "{bad:?}");
+        }
+        assert_eq!(parse_fixed("-0.50", 2), Ok(-50));
+        assert_eq!(parse_fixed("007", 0), Ok(7));
+        for bad in ["true", "false", "\"+10.00\"", "\" 10.00\"", "\"\"", "null", "[1]", "1e2"] {
+            assert!(serde_json::from_str::<Fen>(bad).is_err(), "{bad} read as an amount");
+            assert!(serde_json::from_str::<Qty>(bad).is_err(), "{bad} read as a quantity");
+            assert!(serde_json::from_str::<UnitPrice>(bad).is_err(), "{bad} read as a price");
+            assert!(serde_json::from_str::<Ratio>(bad).is_err(), "{bad} read as a ratio");
+        }
     }
 
     #[test]

@@ -9,6 +9,11 @@ use yibao_domain::{Date, DateTime, Fen, Qty, UnitPrice};
 
 /// Longest text we accept in any field (the interface's largest char field is 4000).
 const TEXT_MAX: usize = 4000;
+/// How far past the platform's clock a time of something that happened may lie. The interface's
+/// times carry no zone and come from the HIS's clock, and a registration may be made earlier the
+/// same day for a later slot; a day covers both, while a typo (9999-12-31, 2062 for 2026) that
+/// would open a visit nobody can settle or settle it in a year that has not begun is refused.
+pub const FUTURE_TOLERANCE_SECS: i64 = 86_400;
 /// Most rows in one array (fee details of one upload, reconciliation rows...).
 pub const ROWS_MAX: usize = 10_000;
 
@@ -73,11 +78,24 @@ impl<'a> Node<'a> {
         Ok(())
     }
 
+    /// A decimal (amount, quantity, price, ratio, count): a JSON number, or a string holding one
+    /// in the same plain form, read as sent (no trimming); "" and null = absent. `true`, `"+1"`
+    /// or `" 1"` are not numbers: reading them as 1 would settle an amount nobody wrote.
     fn decimal<T>(&self, f: &str, parse: fn(&str) -> std::result::Result<T, DecimalError>) -> Result<Option<T>> {
-        match self.text(f)? {
-            None => Ok(None),
-            Some(t) => parse(&t).map(Some).map_err(|e| biz(format!("{}: {t:?} {e}", self.at(f)))),
-        }
+        let t = match self.map.get(f) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(s)) if s.is_empty() => return Ok(None),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Bool(b)) => return Err(biz(format!("{}: {b} is not a number", self.at(f)))),
+            Some(_) => return Err(biz(format!("{}: must be a number, not an object or array", self.at(f)))),
+        };
+        parse(&t).map(Some).map_err(|e| {
+            // A long non-number is not echoed whole (the error goes to the cashier's screen).
+            let shown: String = t.chars().take(40).collect();
+            let more = if shown.len() < t.len() { "…" } else { "" };
+            biz(format!("{}: {shown:?}{more} {e}", self.at(f)))
+        })
     }
 
     pub fn opt_fen(&self, f: &str) -> Result<Option<Fen>> {
@@ -102,8 +120,18 @@ impl<'a> Node<'a> {
             Some(t) => DateTime::parse(&t).map(Some).map_err(|e| biz(format!("{}: {t:?}: {e}", self.at(f)))),
         }
     }
-    pub fn time(&self, f: &str) -> Result<DateTime> {
-        self.opt_time(f)?.ok_or_else(|| biz(format!("{}: required", self.at(f))))
+    /// A time something happened (a visit's start, a discharge, a fee): not later than
+    /// [`FUTURE_TOLERANCE_SECS`] after `now`.
+    pub fn opt_time_by(&self, f: &str, now: DateTime) -> Result<Option<DateTime>> {
+        let t = self.opt_time(f)?;
+        if let Some(t) = t.filter(|t| t.0 > now.0 + FUTURE_TOLERANCE_SECS) {
+            let latest = DateTime(now.0 + FUTURE_TOLERANCE_SECS);
+            return Err(biz(format!("{}: {t} is in the future (the latest accepted is {latest})", self.at(f))));
+        }
+        Ok(t)
+    }
+    pub fn time_by(&self, f: &str, now: DateTime) -> Result<DateTime> {
+        self.opt_time_by(f, now)?.ok_or_else(|| biz(format!("{}: required", self.at(f))))
     }
     pub fn opt_date(&self, f: &str) -> Result<Option<Date>> {
         match self.text(f)? {

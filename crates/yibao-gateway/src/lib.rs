@@ -16,9 +16,11 @@ mod txn;
 pub use auth::{AuthHeaders, AuthMode, Guard, Limits};
 pub use envelope::Envelope;
 pub use error::GatewayError;
+pub use input::ROWS_MAX;
 pub use txn::INFNOS;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -28,8 +30,15 @@ use std::sync::Arc;
 use std::time::Instant;
 use yibao_store::Store;
 
-/// Largest request body: a fee upload of thousands of lines fits well within it.
-const BODY_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// Largest request body. The largest valid request is a fee upload (2204) of `ROWS_MAX`
+/// (10,000) lines with every field of interface-spec.md §4.1 at its width: 573 characters of
+/// codes, flags and times, four decimals of 18 and 6 characters, 900 characters of names and
+/// descriptions and the 4,000 of `exp_content`, text as CJK characters in UTF-8 (3 bytes, as
+/// the usual JSON writers send them), plus the keys: 15,895 bytes a line, 159 MB in all
+/// (the test `wire::the_largest_fee_upload_fits_the_body_limit` builds that line). 192 MiB
+/// (201 MB) leaves 26% for pretty-printed JSON and escapes. A real upload is far smaller (under
+/// 1 KB a line); the limit only has to refuse what cannot be a request before it is parsed.
+pub const BODY_MAX_BYTES: usize = 192 * 1024 * 1024;
 
 /// What every request shares: the store, the guard (authentication, nonces, rate limits) and
 /// the operators' login throttle.
@@ -38,6 +47,8 @@ pub struct App {
     pub store: Store,
     pub guard: Arc<Guard>,
     pub logins: Arc<admin::Logins>,
+    /// Largest request body ([`BODY_MAX_BYTES`]; tests lower it).
+    pub body_max: usize,
 }
 
 impl App {
@@ -47,30 +58,65 @@ impl App {
     }
 
     pub fn with_auth(store: Store, mode: AuthMode, limits: Limits) -> App {
-        App { store, guard: Arc::new(Guard::new(mode, limits)), logins: Arc::default() }
+        App { store, guard: Arc::new(Guard::new(mode, limits)), logins: Arc::default(), body_max: BODY_MAX_BYTES }
     }
 }
 
 pub fn router(app: App) -> Router {
+    let body_max = app.body_max;
     Router::new()
         .route("/fsi/api/rsfComIfsService/callService", post(call))
         .route("/fsi/api/{*rest}", post(call_path))
         .route("/health", get(|| async { "ok" }))
         .merge(admin_http::routes())
         .route("/api/calc", post(calc))
-        .layer(DefaultBodyLimit::max(BODY_MAX_BYTES))
+        .layer(DefaultBodyLimit::max(body_max))
         .with_state(app)
 }
 
 /// A response: its status and the envelope's JSON text.
 type Reply = (StatusCode, [(axum::http::header::HeaderName, &'static str); 1], String);
 
-async fn call(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Reply {
-    run(app, AuthHeaders::from_map(&headers), body, None).await
+async fn call(State(app): State<App>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Reply {
+    match body {
+        Ok(body) => run(app, AuthHeaders::from_map(&headers), body, None).await,
+        Err(r) => unreadable(&app, &r),
+    }
 }
 
-async fn call_path(State(app): State<App>, Path(rest): Path<String>, headers: HeaderMap, body: Bytes) -> Reply {
-    run(app, AuthHeaders::from_map(&headers), body, paths::infno_of(&rest)).await
+async fn call_path(
+    State(app): State<App>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    match body {
+        Ok(body) => run(app, AuthHeaders::from_map(&headers), body, paths::infno_of(&rest)).await,
+        Err(r) => unreadable(&app, &r),
+    }
+}
+
+/// A body too large (or broken off) is refused with the national envelope, as every other
+/// refusal is, so the HIS reads infcode -2 and a stable code instead of a bare HTTP error.
+fn unreadable(app: &App, r: &BytesRejection) -> Reply {
+    let (now, ms) = clock::now();
+    let e = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        error::refused(413, "BODY_TOO_LARGE", format!("the request body is larger than {} bytes", app.body_max))
+    } else {
+        error::refused(400, "BODY_UNREADABLE", format!("the request body could not be read: {}", r.body_text()))
+    };
+    let status = e.http_status();
+    if let GatewayError::Refused { code, .. } = &e {
+        tracing::warn!(target: "yibao::auth", status, refused = code, "refused");
+    }
+    let stamp = envelope::stamp_ms(now, ms);
+    let answer = envelope::Answer {
+        refmsg_time: stamp.clone(),
+        respond_time: stamp,
+        inf_refmsgid: envelope::inf_refmsgid("000000", now),
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], envelope::response(&answer, Err(e)))
 }
 
 async fn run(app: App, headers: AuthHeaders, body: Bytes, path_infno: Option<&'static str>) -> Reply {

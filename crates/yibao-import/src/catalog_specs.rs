@@ -86,7 +86,7 @@ fn selfpay_by_psn_type(f: &Fields) -> Result<BTreeMap<String, Ratio>, Reason> {
         if !(2..=6).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad("psn_type must be 2 to 6 digits"));
         }
-        let ratio = Ratio::parse(r).map_err(|e| bad(&e.to_string()))?;
+        let ratio = Ratio::parse(r.trim()).map_err(|e| bad(&e.to_string()))?;
         out.insert(t.to_owned(), ratio);
     }
     Ok(out)

@@ -34,8 +34,22 @@ fn wrap<T: Serialize>(p: Page<T>, rows: Vec<Value>) -> Value {
     })
 }
 
+/// The rows as the spec types them, the same in every catalog query: `vali_flag` a 0/1 code and
+/// `rid` (唯一记录号, char 40) text, as 1312 writes them.
 fn rows_of<T: Serialize>(p: &Page<T>) -> Vec<Value> {
-    p.data.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect()
+    p.data
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            if let Some(f) = v.get("vali_flag").and_then(Value::as_bool) {
+                v["vali_flag"] = json!(if f { "1" } else { "0" });
+            }
+            if let Some(Value::Number(n)) = v.get("rid") {
+                v["rid"] = json!(n.to_string());
+            }
+            v
+        })
+        .collect()
 }
 
 fn hilist_row(r: &CatalogRecord) -> Value {

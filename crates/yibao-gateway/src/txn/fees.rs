@@ -110,7 +110,7 @@ fn parse_line(ctx: &Ctx, maps: &MappingCandidates, v: &Visit, d: &Node, outpatie
             return Err(biz(format!("{}.hosp_appr_flag: {f:?} is not one of 0, 1, 2", d.path)));
         }
     }
-    let fee_time = d.time("fee_ocur_time")?;
+    let fee_time = d.time_by("fee_ocur_time", ctx.now)?;
     let medins_list_codg = d.str_max("medins_list_codg", 150)?;
     let mapped = maps.in_force(&medins_list_codg, fee_time.date()).map(|m| m.med_list_codg.as_str());
     let med_list_codg = national_code(d, &medins_list_codg, mapped)?;

@@ -21,14 +21,14 @@ pub fn resolve(
     if let Some(p) = psn_no {
         return registry::person_by_psn_no(tx, p)?.ok_or_else(|| biz(format!("psn_no {p}: no such insured person")));
     }
-    let t = cert_type.ok_or_else(|| biz("mdtrt_cert_type: required"))?;
-    let no = cert_no.ok_or_else(|| biz("mdtrt_cert_no: required"))?;
+    let t = cert_type.ok_or_else(|| biz("input.data.mdtrt_cert_type: required"))?;
+    let no = cert_no.ok_or_else(|| biz("input.data.mdtrt_cert_no: required"))?;
     match t {
         "02" | "03" => {
             if t == "03" && card_sn.is_none() {
-                return Err(biz("card_sn: required when mdtrt_cert_type is 03 (social security card)"));
+                return Err(biz("input.data.card_sn: required when mdtrt_cert_type is 03 (social security card)"));
             }
-            let id = IdCardNo::parse(no).map_err(|e| biz(format!("mdtrt_cert_no: {e}")))?;
+            let id = IdCardNo::parse(no).map_err(|e| biz(format!("input.data.mdtrt_cert_no: {e}")))?;
             registry::person_by_cert(tx, "01", id.expose())?
                 .ok_or_else(|| biz(format!("no insured person holds ID number {}", id.masked())))
         }
@@ -39,7 +39,7 @@ pub fn resolve(
             registry::person_by_psn_no(tx, &t.psn_no)?
                 .ok_or_else(|| biz(format!("the e-credential names psn_no {}, who is not an insured person", t.psn_no)))
         }
-        other => Err(biz(format!("mdtrt_cert_type: {other:?} is not one of 01, 02, 03"))),
+        other => Err(biz(format!("input.data.mdtrt_cert_type: {other:?} is not one of 01, 02, 03"))),
     }
 }
 
@@ -50,7 +50,11 @@ pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     let at = d.opt_time("begntime")?;
     let on = at.unwrap_or(ctx.now).date();
     let p = match (d.opt_str("certno")?, cert_type.as_deref()) {
-        (Some(c), None) => resolve(tx, Some("02"), Some(&c), None, None)?,
+        (Some(c), None) => {
+            // The ID number came in certno: a bad one is named as sent.
+            IdCardNo::parse(&c).map_err(|e| biz(format!("{}.certno: {e}", d.path)))?;
+            resolve(tx, Some("02"), Some(&c), None, None)?
+        }
         _ => resolve(
             tx,
             cert_type.as_deref(),
@@ -83,9 +87,15 @@ pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
 pub fn baseinfo(p: &Person, on: Date) -> Value {
     json!({
         "psn_no": p.psn_no, "psn_cert_type": p.psn_cert_type, "certno": p.certno, "psn_name": p.psn_name,
-        "gend": p.gend, "naty": p.naty, "brdy": p.brdy.to_string(), "age": p.age_on(on),
-        "expContent": Value::Null,
+        "gend": p.gend, "naty": p.naty, "brdy": p.brdy.to_string(), "age": age(p, on),
+        "exp_content": Value::Null,
     })
+}
+
+/// `age` (4,1): years with one decimal, written as a number (`34.5`, `73.0`).
+fn age(p: &Person, on: Date) -> Value {
+    let text = yibao_domain::money::format_fixed(p.brdy.age_tenths_on(on) as i128, 1);
+    text.parse().map(Value::Number).unwrap_or(Value::Null)
 }
 
 fn insuinfo(tx: &mut dyn Tx, e: &Enrollment, balc: yibao_domain::Fen) -> Result<Value> {

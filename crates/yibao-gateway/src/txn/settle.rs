@@ -13,7 +13,7 @@ use crate::input::{object, rows, Node};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use yibao_domain::dict::{insutype, PsnCategory, VisitClass};
-use yibao_domain::policy::Policy;
+use yibao_domain::policy::{Policy, Scope, Selects};
 use yibao_domain::registry::{EntryKind, Person};
 use yibao_domain::settle::{self, cum, AccountFacts, Outcome, PersonFacts, RemoteType, SettleInput, VisitFacts};
 use yibao_domain::{Date, DateTime, Fen};
@@ -31,6 +31,10 @@ struct Basis {
     adm_seq: u32,
     policy_ver: String,
     own_balance: Fen,
+    /// The deductible standard (起付标准) of this visit, before what earlier segments paid.
+    dedc_std: Fen,
+    /// A mid-stay segment of an inpatient stay (mid_setl_flag 1).
+    mid_setl: bool,
     outcome: Outcome,
 }
 
@@ -94,7 +98,10 @@ fn compute(ctx: &Ctx, tx: &mut dyn Tx, visit: Visit, lines: Vec<FeeLineRow>, use
         account: &account,
     };
     let outcome = settle::settle(&input)?;
+    let dedc_std = dedc_std(&pol, &visit_facts, category);
     Ok(Basis {
+        dedc_std,
+        mid_setl: false,
         adm_seq: visit_facts.adm_seq,
         visit,
         lines,
@@ -106,6 +113,18 @@ fn compute(ctx: &Ctx, tx: &mut dyn Tx, visit: Visit, lines: Vec<FeeLineRow>, use
         own_balance: account.own_balance,
         outcome,
     })
+}
+
+/// The basic pool's deductible standard for this visit: the row the engine charges from, at
+/// this admission's number (or the year's amount), before what was already paid against it.
+fn dedc_std(pol: &Policy, v: &VisitFacts, category: PsnCategory) -> Fen {
+    let Some(pool) = pol.pool_for(v.visit_class) else { return Fen::ZERO };
+    let Some(row) = pool.deductible.rows.iter().find(|r| r.matches(v.grade, category)) else { return Fen::ZERO };
+    let i = match pool.deductible.scope {
+        Scope::Admission => (v.adm_seq.max(1) as usize - 1).min(row.amounts.len().saturating_sub(1)),
+        Scope::Year => 0,
+    };
+    row.amounts.get(i).copied().unwrap_or(Fen::ZERO)
 }
 
 fn active(s: &SettlementRow) -> bool {
@@ -183,7 +202,7 @@ fn setlinfo(ctx: &Ctx, b: &Basis, setl_id: Option<&str>, balc: Fen) -> Value {
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    m.remove("expContent");
+    m.remove("exp_content");
     let class = VisitClass::from_med_type(&b.visit.med_type).unwrap_or(VisitClass::Outpatient);
     let head = json!({
         "mdtrt_id": b.visit.mdtrt_id, "setl_id": setl_id, "insutype": b.visit.insutype, "psn_type": b.psn_type,
@@ -191,6 +210,14 @@ fn setlinfo(ctx: &Ctx, b: &Basis, setl_id: Option<&str>, balc: Fen) -> Value {
         "mdtrt_cert_type": b.visit.mdtrt_cert_type, "med_type": b.visit.med_type,
         "medins_setl_id": ctx.env.msgid, "clr_optins": b.visit.insuplc_admdvs, "clr_way": setl_id.map(|_| "1"),
         "clr_type": class.clr_type(), "balc": balc, "hifdm_pay": Fen::ZERO,
+        // §3.1's regional keys that HIS read: the insured place, the deductible standard, the
+        // kind of settlement (yibao's codes; no national list was found: 1 mid-stay segment,
+        // 2 final, as the Chongqing sample's final inpatient settlement has it) and the period
+        // settled, from the visit's start to its discharge or, while it is open, this day.
+        "insu_admdvs": b.visit.insuplc_admdvs, "dedc_std": b.dedc_std,
+        "setl_type": if b.mid_setl { "1" } else { "2" },
+        "begndate": DateTime(b.visit.begntime).date().to_string(),
+        "enddate": b.visit.endtime.map_or(on, |t| DateTime(t).date()).to_string(),
     });
     if let Value::Object(h) = head {
         m.extend(h);
@@ -363,7 +390,11 @@ fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<
         visit_stas::OPEN | visit_stas::DISCHARGED => {}
         other => return Err(biz(format!("mdtrt_id {} is {other}", v.mdtrt_id))),
     }
-    if !mid && v.stas != visit_stas::DISCHARGED && d.opt_str("dscgTime")?.is_none() {
+    // A final settlement closes the stay, so it needs the discharge on record (2402): its end
+    // time, way and diagnoses. `dscgTime` only lets a pre-settlement (which writes nothing)
+    // preview the final bill of a patient about to leave; it never stands in for 2402.
+    let dscg_time = d.opt_time_by("dscgTime", ctx.now)?;
+    if !mid && v.stas != visit_stas::DISCHARGED && (write || dscg_time.is_none()) {
         return Err(biz(format!(
             "mdtrt_id {} is still in hospital: discharge it (2402) or set mid_setl_flag 1",
             v.mdtrt_id
@@ -372,7 +403,9 @@ fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<
     check_insutype(d, &v)?;
     let lines = st::unsettled_lines(tx, &v.mdtrt_id, None)?;
     let use_account = d.flag("acct_used_flag", false)?;
-    Ok((compute(ctx, tx, v, lines, use_account)?, !mid))
+    let mut b = compute(ctx, tx, v, lines, use_account)?;
+    b.mid_setl = mid;
+    Ok((b, !mid))
 }
 
 pub fn presettle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
@@ -402,7 +435,7 @@ fn pharmacy_basis(ctx: &Ctx, tx: &mut dyn Tx, write: bool) -> Result<Basis> {
         psn_no: &psn_no,
         insutype: &insutype,
         med_type: d.opt_str_max("med_type", 6)?.unwrap_or_else(|| "41".into()),
-        begntime: d.opt_time("begntime")?.unwrap_or(ctx.now),
+        begntime: d.opt_time_by("begntime", ctx.now)?.unwrap_or(ctx.now),
         cert_type: d.code("mdtrt_cert_type", &["01", "02", "03"])?,
         cert_no: d.opt_str_max("mdtrt_cert_no", crate::ecred::TOKEN_MAX)?,
         ipt_otp_no: d.opt_str_max("ipt_otp_no", 30)?.unwrap_or_else(|| ctx.env.msgid.clone()),

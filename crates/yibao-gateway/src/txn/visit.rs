@@ -124,7 +124,7 @@ pub fn register(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
         psn_no: &psn_no,
         insutype: &insutype,
         med_type: med_type_of(&d, "med_type", false, "11")?,
-        begntime: d.time("begntime")?,
+        begntime: d.time_by("begntime", ctx.now)?,
         cert_type,
         cert_no,
         ipt_otp_no: d.str_max("ipt_otp_no", 30)?,
@@ -240,7 +240,7 @@ pub fn admit(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
         psn_no: &psn_no,
         insutype: &insutype,
         med_type: med_type_of(&d, "med_type", true, "21")?,
-        begntime: d.time("begntime")?,
+        begntime: d.time_by("begntime", ctx.now)?,
         cert_type,
         cert_no,
         ipt_otp_no: d.str_max("ipt_no", 30)?,
@@ -267,7 +267,7 @@ pub fn discharge(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     if v.stas != visit_stas::OPEN {
         return Err(biz(format!("mdtrt_id {} is {}, not in hospital", v.mdtrt_id, v.stas)));
     }
-    let end = d.time("endtime")?;
+    let end = d.time_by("endtime", ctx.now)?;
     if end.0 < v.begntime {
         return Err(biz("input.dscginfo.endtime: before the admission time"));
     }
@@ -308,7 +308,7 @@ pub fn change_admission(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     if d.opt_str("med_type")?.is_some() {
         v.med_type = med_type_of(&d, "med_type", true, &v.med_type)?;
     }
-    if let Some(t) = d.opt_time("begntime")? {
+    if let Some(t) = d.opt_time_by("begntime", ctx.now)? {
         v.begntime = t.0;
     }
     let (codg, name) = dise(&d)?;

@@ -11,3 +11,4 @@ mod pharmacy;
 mod property;
 mod reconcile;
 mod trust;
+mod wire;
