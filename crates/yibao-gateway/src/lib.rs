@@ -10,6 +10,7 @@ pub mod ecred;
 mod envelope;
 mod error;
 mod input;
+mod log;
 mod paths;
 mod txn;
 
@@ -92,12 +93,8 @@ async fn run(app: App, headers: AuthHeaders, body: Bytes, path_infno: Option<&'s
         respond_time: envelope::stamp_ms(end, end_ms),
         inf_refmsgid: envelope::inf_refmsgid(&admdvs, end),
     };
-    let code = result.as_ref().map_or_else(|e| e.infcode(), |_| 0);
     let status = result.as_ref().err().map_or(200, GatewayError::http_status);
-    if let Err(GatewayError::Refused { code: why, .. }) = &result {
-        tracing::warn!(target: "yibao::auth", request = %label, status, refused = why, "refused");
-    }
-    tracing::info!(target: "yibao::call", request = %label, infcode = code, micros = started.elapsed().as_micros() as u64, "handled");
+    log::outcome(&label, status, &result, started);
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     (status, [(axum::http::header::CONTENT_TYPE, "application/json")], envelope::response(&answer, result))
 }
