@@ -240,6 +240,10 @@ fn calc_case(body: &[u8]) -> Result<Value, (&'static str, String)> {
         return Err(("CALC_BAD_POLICY", "policy: give the policy document inline".into()));
     }
     let p = Policy::from_json(&c.policy.to_string()).map_err(|e| ("CALC_BAD_POLICY", e.to_string()))?;
+    if !c.steps.is_empty() {
+        let r = case::run_steps(&c, &p).map_err(|e| ("CALC_FAILED", e.to_string()))?;
+        return serde_json::to_value(&r).map_err(|e| ("CALC_FAILED", e.to_string()));
+    }
     let r = case::run(&c, &p).map_err(|e| ("CALC_FAILED", e.to_string()))?;
     serde_json::to_value(&r).map_err(|e| ("CALC_FAILED", e.to_string()))
 }

@@ -306,6 +306,12 @@ fn calc(case_path: &Path) -> Res {
         }
         inline => policies::parse(&inline.to_string()).map_err(|e| format!("{}: policy: {e}", case_path.display()))?,
     };
+    // A sequence (settle / reverse N / settle…) prints every step and the person after it.
+    if !case.steps.is_empty() {
+        let r = yibao_domain::case::run_steps(&case, &policy).map_err(|e| e.to_string())?;
+        println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
     let r = yibao_domain::case::run(&case, &policy).map_err(|e| e.to_string())?;
     println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
     Ok(())

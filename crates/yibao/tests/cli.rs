@@ -216,3 +216,30 @@ fn policy_requires_a_path_and_lists_and_shows() {
     s.run(&s.db(), None, &["policy", "bj.json"]).ok();
     assert_eq!(s.run(&s.db(), None, &["policy", "list"]).ok().stdout(), list);
 }
+
+/// `calc` runs a sequence — settle, reverse 1, settle again — as an analyst checks it: the
+/// reversal mirrors the settlement and puts the person back where they started; the
+/// single-settlement example still runs as before.
+#[test]
+fn calc_settles_reverses_and_settles_again() {
+    let s = Scratch::new("calc");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let case = examples.join("beijing-reversal.json").display().to_string();
+    let out = s.run("unused.db", None, &["calc", &case]).ok().stdout();
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let steps = r["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    assert_eq!((steps[1]["op"].as_str(), steps[1]["reverses"].as_u64()), (Some("reverse"), Some(1)));
+    for k in ["medfee_sumamt", "hifp_pay", "fund_pay_sumamt", "acct_pay", "psn_cash_pay"] {
+        let (a, b) = (steps[0]["outcome"][k].as_f64().unwrap(), steps[1]["outcome"][k].as_f64().unwrap());
+        assert!(a != 0.0 || k == "psn_cash_pay", "{k} moves money in the example");
+        assert_eq!(a, -b, "{k}");
+    }
+    assert_eq!(steps[1]["after"], r["start"], "the reversal restores every accumulator and balance");
+    assert_eq!(steps[2]["outcome"]["act_pay_dedc"], steps[0]["outcome"]["act_pay_dedc"], "admission #1 again");
+    assert!(!s.path("unused.db").exists(), "calc needs no store");
+    let single = examples.join("beijing-inpatient.json").display().to_string();
+    let r: serde_json::Value =
+        serde_json::from_str(&s.run("unused.db", None, &["calc", &single]).ok().stdout()).unwrap();
+    assert!(r["outcome"]["hifp_pay"].as_f64().unwrap() > 0.0);
+}
