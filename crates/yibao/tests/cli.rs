@@ -243,3 +243,83 @@ fn calc_settles_reverses_and_settles_again() {
         serde_json::from_str(&s.run("unused.db", None, &["calc", &single]).ok().stdout()).unwrap();
     assert!(r["outcome"]["hifp_pay"].as_f64().unwrap() > 0.0);
 }
+
+/// A server on its own port, started by this test and killed when dropped.
+struct Server(std::process::Child, u16);
+
+impl Server {
+    fn start(s: &Scratch, args: &[&str]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut all = vec!["serve", "--listen", &listen];
+        all.extend_from_slice(args);
+        let log = std::fs::File::create(s.path("server.log")).unwrap();
+        let child = s.cmd(&s.db(), None, &all).stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap();
+        let mut server = Server(child, port);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(server.0.try_wait().unwrap().is_none(), "the server exited: {}", s.log());
+            assert!(started.elapsed() < Duration::from_secs(60), "the server did not start: {}", s.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.1)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Scratch {
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.path("server.log")).unwrap_or_default()
+    }
+}
+
+/// `bench --url` against a server that requires x-tif signatures (the default): it signs with
+/// the demo credentials beside the store (or `--credentials FILE`); without credentials it stops
+/// at the first refusal and says what to do, instead of firing refused requests for the whole run.
+#[test]
+fn bench_signs_or_stops_at_the_first_refusal() {
+    let s = Scratch::new("bench");
+    let server = Server::start(&s, &["--demo", "--persons", "30"]);
+    let creds = s.path("yibao.db.demo-credentials.json");
+    assert!(creds.exists(), "serve --demo wrote the credentials: {}", s.log());
+    let bench = |extra: &[&str]| {
+        let url = server.url();
+        let mut args = vec!["bench", "--url", &url, "--duration", "1", "--warmup", "0", "--concurrency", "2"];
+        args.extend_from_slice(extra);
+        let started = Instant::now();
+        (s.run(&s.db(), None, &args), started.elapsed())
+    };
+    let (r, _) = bench(&["--mix", "outpatient"]);
+    assert!(r.ok().stderr().contains("signing requests with the"), "{}", r.stderr());
+    assert!(r.stdout().contains("money check: passed"), "{}", r.stdout());
+
+    let moved = s.path("elsewhere.json");
+    std::fs::rename(&creds, &moved).unwrap();
+    let (r, took) = bench(&["--mix", "outpatient"]);
+    r.fails_with("stopped at the first refusal (HTTP 401: ").fails_with("pass --credentials FILE");
+    assert!(!r.stderr().contains("flow failed"), "no flow ran: {}", r.stderr());
+    assert!(took < Duration::from_secs(30), "it stopped at once ({took:?})");
+
+    let moved = moved.display().to_string();
+    bench(&["--mix", "outpatient", "--credentials", &moved]).0.ok();
+    std::fs::write(
+        s.path("wrong.json"),
+        r#"{"credentials":[{"fixmedins_code":"H11010000001","paasid":"x","secret":"y"}]}"#,
+    )
+    .unwrap();
+    let wrong = s.path("wrong.json").display().to_string();
+    bench(&["--credentials", &wrong])
+        .0
+        .fails_with("stopped at the first refusal")
+        .fails_with("are not accepted by this server");
+}
