@@ -4,6 +4,7 @@
 //! must cost little; and it only ever talks to a yibao server on loopback, which (axum) always
 //! answers with a Content-Length. Anything else is reported as an error, never guessed at.
 
+use crate::sign::Signer;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -54,9 +55,10 @@ impl Conn {
     }
 
     /// Sends one POST and returns the status and body of its answer.
-    async fn post(&mut self, head: &[u8], body: &[u8]) -> Result<(u16, Vec<u8>), HttpError> {
-        let mut req = Vec::with_capacity(head.len() + 32 + body.len());
+    async fn post(&mut self, head: &[u8], extra: &str, body: &[u8]) -> Result<(u16, Vec<u8>), HttpError> {
+        let mut req = Vec::with_capacity(head.len() + extra.len() + 32 + body.len());
         req.extend_from_slice(head);
+        req.extend_from_slice(extra.as_bytes());
         req.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
         req.extend_from_slice(body);
         self.stream.write_all(&req).await?;
@@ -129,12 +131,27 @@ pub struct Client {
     addr: SocketAddr,
     head: Vec<u8>,
     idle: Mutex<Vec<Conn>>,
+    /// Signs every request when the server requires x-tif headers.
+    signer: Option<Signer>,
+    /// The first refusal by authentication or rate limit (HTTP 401, 403, 429): the load stops
+    /// there, since every request after it would be refused too.
+    refusal: Mutex<Option<String>>,
 }
 
 impl Client {
     pub fn new(addr: SocketAddr, path: &str) -> Client {
         let head = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n").into_bytes();
-        Client { addr, head, idle: Mutex::new(Vec::new()) }
+        Client { addr, head, idle: Mutex::new(Vec::new()), signer: None, refusal: Mutex::new(None) }
+    }
+
+    pub fn signed(mut self, signer: Option<Signer>) -> Client {
+        self.signer = signer;
+        self
+    }
+
+    /// The first refusal by authentication or rate limit, if any.
+    pub fn refusal(&self) -> Option<String> {
+        self.refusal.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// POSTs `body` on an idle connection (or a new one). A connection that failed is dropped.
@@ -144,9 +161,17 @@ impl Client {
             Some(c) => c,
             None => Conn::connect(self.addr).await?,
         };
-        let r = tokio::time::timeout(ANSWER_TIMEOUT, conn.post(&self.head, body)).await;
+        let extra = self.signer.as_ref().map(|s| s.headers(body)).unwrap_or_default();
+        let r = tokio::time::timeout(ANSWER_TIMEOUT, conn.post(&self.head, &extra, body)).await;
         match r {
             Ok(Ok(answer)) => {
+                if matches!(answer.0, 401 | 403 | 429) {
+                    let mut first = self.refusal.lock().unwrap_or_else(|p| p.into_inner());
+                    if first.is_none() {
+                        let text = String::from_utf8_lossy(&answer.1);
+                        *first = Some(format!("HTTP {}: {}", answer.0, text.chars().take(300).collect::<String>()));
+                    }
+                }
                 self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
                 Ok(answer)
             }

@@ -13,6 +13,7 @@ mod his;
 mod http;
 
 mod server;
+mod sign;
 mod stats;
 mod world;
 
@@ -34,6 +35,10 @@ pub struct BenchArgs {
     /// a temporary SQLite file when no `--db` is given, seeding a demo world if the store is empty.
     #[arg(long)]
     pub url: Option<String>,
+    /// Credentials to sign requests with (x-tif headers), as `serve --demo` writes them. With
+    /// --url the default is the server's `<db>.demo-credentials.json` if there is one.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
     /// Open loop: flows started per second, whatever the answers take.
     #[arg(long)]
     pub rate: Option<f64>,
@@ -246,7 +251,11 @@ async fn bench(target: &Target, args: &BenchArgs, mix: Mix, store: &Store) -> Re
     let st = store.clone();
     let before = Arc::new(blocking(move || check::before(&st)).await?);
     let stats = Arc::new(stats::Stats::new(Duration::from_secs_f64(args.warmup)));
-    let client = http::Client::new(addr, "/fsi/api/rsfComIfsService/callService");
+    let signer = signer(target, args)?;
+    let client = http::Client::new(addr, "/fsi/api/rsfComIfsService/callService").signed(signer);
+    if let Some(code) = world.hospitals.first().map(|h| h.code.clone()) {
+        preflight(&client, &code, target, args).await?;
+    }
     let retry_for = Duration::from_secs(if args.crash { 120 } else { 30 });
     let ctx = Arc::new(his::Ctx::new(client, stats.clone(), retry_for));
     let mut cpu = CpuTally::default();
@@ -263,6 +272,12 @@ async fn bench(target: &Target, args: &BenchArgs, mix: Mix, store: &Store) -> Re
         };
         cpu.add(at_start, cpu.snapshot(&server));
         measured += took;
+        if let Some(r) = ctx.client.refusal() {
+            if let Some(mut s) = server.take() {
+                s.stop();
+            }
+            return Err(refused_message(&r, target, args));
+        }
         let (st, b, c) = (store.clone(), before.clone(), ctx.clone());
         let verdict = blocking(move || check::run(&st, &b, &c.ledger())).await?;
         report_check(cycle, crash, &verdict);
@@ -297,6 +312,59 @@ async fn bench(target: &Target, args: &BenchArgs, mix: Mix, store: &Store) -> Re
         return Err(format!("{refused} request(s) failed and {acked} settlement(s) were acknowledged: see above"));
     }
     Ok(())
+}
+
+/// The credentials to sign with: `--credentials`, else (driving a server given by --url) the
+/// demo credentials file beside its store, if there is one.
+fn signer(target: &Target, args: &BenchArgs) -> Result<Option<sign::Signer>, String> {
+    let path = match (&args.credentials, &target.url) {
+        (Some(p), _) => p.clone(),
+        (None, Some(_)) => match demo_credentials(&target.db) {
+            p if p.exists() => p,
+            _ => return Ok(None),
+        },
+        (None, None) => return Ok(None),
+    };
+    let s = sign::Signer::load(&path)?;
+    eprintln!("signing requests with the {} credentials in {}", s.len(), path.display());
+    Ok(Some(s))
+}
+
+/// Where `serve --demo` writes the demo credentials of a store (as the binary's `demo_file`).
+fn demo_credentials(db: &str) -> PathBuf {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        return PathBuf::from("yibao.demo-credentials.json");
+    }
+    let path = db.strip_prefix("sqlite://").unwrap_or(db);
+    PathBuf::from(format!("{}.demo-credentials.json", path.split('?').next().unwrap_or(path)))
+}
+
+/// One request before the load: a server that refuses the bench (authentication, rate limit)
+/// is reported at once, instead of with thousands of refused requests.
+async fn preflight(client: &http::Client, code: &str, target: &Target, args: &BenchArgs) -> Result<(), String> {
+    let probe = json!({ "fixmedins_code": code }).to_string();
+    match client.post(probe.as_bytes()).await {
+        Ok(_) => match client.refusal() {
+            Some(r) => Err(refused_message(&r, target, args)),
+            None => Ok(()),
+        },
+        Err(e) => Err(format!("the server does not answer: {e}")),
+    }
+}
+
+fn refused_message(refusal: &str, target: &Target, args: &BenchArgs) -> String {
+    let hint = match &args.credentials {
+        Some(p) => format!("the credentials in {} are not accepted by this server", p.display()),
+        None if demo_credentials(&target.db).exists() && target.url.is_some() => format!(
+            "the demo credentials in {} are not accepted by this server",
+            demo_credentials(&target.db).display()
+        ),
+        None => format!(
+            "it requires signed requests: pass --credentials FILE (`serve --demo` writes {}), or start it with --auth off",
+            demo_credentials(&target.db).display()
+        ),
+    };
+    format!("stopped at the first refusal ({refusal}): {hint}")
 }
 
 /// Runs store work (synchronous, and on PostgreSQL driving a runtime of its own) off the
@@ -361,6 +429,9 @@ async fn open_loop(plan: &LoadPlan<'_>, rate: f64, deadline: Instant) -> Vec<tok
             break;
         }
         tokio::time::sleep_until(due.into()).await;
+        if plan.ctx.client.refusal().is_some() {
+            break;
+        }
         if stats.inflight.load(Ordering::Relaxed) as usize >= plan.args.max_inflight {
             stats.shed.fetch_add(1, Ordering::Relaxed);
             continue;
@@ -383,7 +454,7 @@ fn closed_loop(plan: &LoadPlan<'_>, deadline: Instant) -> Vec<tokio::task::JoinH
             let (ctx, world, mix) = (plan.ctx.clone(), plan.world.clone(), plan.mix);
             let mut rng = yibao_seed::rng::Rng::new(plan.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
             tokio::spawn(async move {
-                while Instant::now() < deadline {
+                while Instant::now() < deadline && ctx.client.refusal().is_none() {
                     let kind = mix.pick(&mut rng);
                     one_flow(&ctx, &world, mix, kind, rng.next_u64(), Instant::now(), deadline).await;
                 }

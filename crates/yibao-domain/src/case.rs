@@ -10,6 +10,9 @@ use crate::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod steps;
+pub use steps::{run_steps, State, Step, StepResult, StepsResult};
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
@@ -22,7 +25,13 @@ pub struct Case {
     pub ytd: BTreeMap<String, Fen>,
     #[serde(default)]
     pub account: AccountFacts,
+    /// The bill of a single settlement (without `steps`).
+    #[serde(default)]
     pub lines: Vec<CaseLine>,
+    /// A sequence instead of one settlement: settle, reverse N, settle… over one person's
+    /// evolving accumulators and balances ([`run_steps`]).
+    #[serde(default)]
+    pub steps: Vec<Step>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -114,25 +123,48 @@ pub enum CaseError {
     MedType(String),
     #[error("lines[{0}]: pric × cnt = {1} but amount is {2}")]
     Amount(usize, Fen, Fen),
+    #[error("a case gives either lines (one settlement) or steps (a sequence), not both")]
+    LinesAndSteps,
+    #[error("this case is a sequence of steps: run it with run_steps")]
+    IsSequence,
+    #[error("steps[{0}]: {1}")]
+    Step(usize, String),
     #[error(transparent)]
     Settle(#[from] SettleError),
 }
 
 /// Settles a case under `policy` (already resolved from `case.policy`).
 pub fn run(case: &Case, policy: &Policy) -> Result<CaseResult, CaseError> {
+    if !case.steps.is_empty() {
+        return Err(if case.lines.is_empty() { CaseError::IsSequence } else { CaseError::LinesAndSteps });
+    }
+    settle_bill(case, policy, &case.visit, 0, &case.ytd, &case.account, &case.lines)
+}
+
+/// Settles one bill of the case's person: `visit` with `extra_admissions` added to its
+/// admission number (admissions an earlier step of a sequence made), on `ytd` and `account`.
+fn settle_bill(
+    case: &Case,
+    policy: &Policy,
+    case_visit: &CaseVisit,
+    extra_admissions: i64,
+    ytd: &BTreeMap<String, Fen>,
+    account: &AccountFacts,
+    case_lines: &[CaseLine],
+) -> Result<CaseResult, CaseError> {
     let category = PsnCategory::from_psn_type(&case.person.psn_type)
         .ok_or_else(|| CaseError::PsnType(case.person.psn_type.clone()))?;
-    let class = VisitClass::from_med_type(&case.visit.med_type)
-        .ok_or_else(|| CaseError::MedType(case.visit.med_type.clone()))?;
+    let class = VisitClass::from_med_type(&case_visit.med_type)
+        .ok_or_else(|| CaseError::MedType(case_visit.med_type.clone()))?;
     let ctx = LineContext {
         psn_type: &case.person.psn_type,
         gend: &case.person.gend,
         age: case.person.age,
-        grade: case.visit.grade,
+        grade: case_visit.grade,
         insutype: &policy.insutype,
         visit_class: class,
     };
-    let lines = case.lines.iter().enumerate().map(|(i, l)| split_line(i, l, &ctx)).collect::<Result<Vec<_>, _>>()?;
+    let lines = case_lines.iter().enumerate().map(|(i, l)| split_line(i, l, &ctx)).collect::<Result<Vec<_>, _>>()?;
     let mut insutypes = case.person.insutypes.clone();
     if insutypes.is_empty() {
         insutypes.push(policy.insutype.clone());
@@ -144,17 +176,17 @@ pub fn run(case: &Case, policy: &Policy) -> Result<CaseResult, CaseError> {
         idet_types: case.person.idet_types.clone(),
         insutypes,
     };
+    let adm_seq = (i64::from(case_visit.adm_seq) + extra_admissions).clamp(1, 999) as u32;
     let visit = VisitFacts {
         visit_class: class,
-        grade: case.visit.grade,
-        adm_seq: case.visit.adm_seq,
-        remote: case.visit.remote,
-        prior_dedc: case.visit.prior_dedc,
-        prior_inscp: case.visit.prior_inscp,
-        first_segment: case.visit.prior_inscp.is_zero(),
+        grade: case_visit.grade,
+        adm_seq,
+        remote: case_visit.remote,
+        prior_dedc: case_visit.prior_dedc,
+        prior_inscp: case_visit.prior_inscp,
+        first_segment: case_visit.prior_inscp.is_zero(),
     };
-    let input =
-        SettleInput { policy, person: &person, visit: &visit, ytd: &case.ytd, lines: &lines, account: &case.account };
+    let input = SettleInput { policy, person: &person, visit: &visit, ytd, lines: &lines, account };
     let outcome = settle::settle(&input)?;
     Ok(CaseResult { policy: policy.ver.clone(), lines, outcome })
 }

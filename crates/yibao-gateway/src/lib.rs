@@ -10,6 +10,7 @@ pub mod ecred;
 mod envelope;
 mod error;
 mod input;
+mod log;
 mod paths;
 mod txn;
 
@@ -138,12 +139,8 @@ async fn run(app: App, headers: AuthHeaders, body: Bytes, path_infno: Option<&'s
         respond_time: envelope::stamp_ms(end, end_ms),
         inf_refmsgid: envelope::inf_refmsgid(&admdvs, end),
     };
-    let code = result.as_ref().map_or_else(|e| e.infcode(), |_| 0);
     let status = result.as_ref().err().map_or(200, GatewayError::http_status);
-    if let Err(GatewayError::Refused { code: why, .. }) = &result {
-        tracing::warn!(target: "yibao::auth", request = %label, status, refused = why, "refused");
-    }
-    tracing::info!(target: "yibao::call", request = %label, infcode = code, micros = started.elapsed().as_micros() as u64, "handled");
+    log::outcome(&label, status, &result, started);
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     (status, [(axum::http::header::CONTENT_TYPE, "application/json")], envelope::response(&answer, result))
 }
@@ -289,6 +286,10 @@ fn calc_case(body: &[u8]) -> Result<Value, (&'static str, String)> {
         return Err(("CALC_BAD_POLICY", "policy: give the policy document inline".into()));
     }
     let p = Policy::from_json(&c.policy.to_string()).map_err(|e| ("CALC_BAD_POLICY", e.to_string()))?;
+    if !c.steps.is_empty() {
+        let r = case::run_steps(&c, &p).map_err(|e| ("CALC_FAILED", e.to_string()))?;
+        return serde_json::to_value(&r).map_err(|e| ("CALC_FAILED", e.to_string()));
+    }
     let r = case::run(&c, &p).map_err(|e| ("CALC_FAILED", e.to_string()))?;
     serde_json::to_value(&r).map_err(|e| ("CALC_FAILED", e.to_string()))
 }

@@ -54,6 +54,12 @@ impl Kind {
         Kind::Persons,
     ];
 
+    /// Whether an export of this kind carries personal data in clear (names, ID and phone
+    /// numbers, addresses): such a file is created readable by its owner only.
+    pub fn is_personal(self) -> bool {
+        matches!(self, Kind::Persons)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Catalog => "catalog",
@@ -190,13 +196,13 @@ pub fn import_path(store: &Store, kind: Kind, path: &Path, opts: &ImportOptions)
 /// Exports every stored row of `kind` to `path`, in the import format. Returns the row count.
 pub fn export_path(store: &Store, kind: Kind, path: &Path, format: Format) -> Result<usize, ImportError> {
     match kind {
-        Kind::Catalog => export_with(store, &CatalogSpec, path, format),
-        Kind::Diseases => export_with(store, &CodeSpec(ListKind::Diag), path, format),
-        Kind::Operations => export_with(store, &CodeSpec(ListKind::Oprn), path, format),
-        Kind::Chronic => export_with(store, &CodeSpec(ListKind::Opsp), path, format),
-        Kind::Mappings => export_with(store, &MappingSpec, path, format),
-        Kind::Institutions => export_with(store, &InstitutionSpec, path, format),
-        Kind::Persons => export_with(store, &PersonSpec, path, format),
+        Kind::Catalog => export_with(store, kind, &CatalogSpec, path, format),
+        Kind::Diseases => export_with(store, kind, &CodeSpec(ListKind::Diag), path, format),
+        Kind::Operations => export_with(store, kind, &CodeSpec(ListKind::Oprn), path, format),
+        Kind::Chronic => export_with(store, kind, &CodeSpec(ListKind::Opsp), path, format),
+        Kind::Mappings => export_with(store, kind, &MappingSpec, path, format),
+        Kind::Institutions => export_with(store, kind, &InstitutionSpec, path, format),
+        Kind::Persons => export_with(store, kind, &PersonSpec, path, format),
     }
 }
 
@@ -348,9 +354,15 @@ fn progress(len: usize, quiet: bool, kind: Kind) -> ProgressBar {
     bar
 }
 
-fn export_with<S: Spec>(store: &Store, spec: &S, path: &Path, format: Format) -> Result<usize, ImportError> {
+fn export_with<S: Spec>(
+    store: &Store,
+    kind: Kind,
+    spec: &S,
+    path: &Path,
+    format: Format,
+) -> Result<usize, ImportError> {
     let io = |source: std::io::Error| ImportError::Io { path: path.display().to_string(), source };
-    let file = std::fs::File::create(path).map_err(io)?;
+    let file = create_export(path, kind.is_personal()).map_err(io)?;
     let mut sink = Sink::new(std::io::BufWriter::new(file), format, spec.columns()).map_err(io)?;
     let n = store.read(|tx| {
         let mut n = 0;
@@ -362,6 +374,23 @@ fn export_with<S: Spec>(store: &Store, spec: &S, path: &Path, format: Format) ->
     })?;
     sink.finish().map_err(io)?;
     Ok(n)
+}
+
+/// Creates (or truncates) an export file; one with personal data is made owner-only (0600)
+/// before a byte is written, also when it existed with wider permissions.
+fn create_export(path: &Path, personal: bool) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if personal {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        o.mode(0o600);
+        let f = o.open(path)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        return Ok(f);
+    }
+    let _ = personal;
+    o.open(path)
 }
 
 /// Writes rows as CSV (header first) or JSON objects (array or lines), leaving out empty

@@ -153,6 +153,12 @@ pub fn revoke(tx: &mut dyn Tx, paasid: &str, now: i64) -> Result<bool, DbError> 
     Ok(n > 0)
 }
 
+/// The key ids credential secrets are sealed under (checked at startup, as persons' are).
+pub fn sealed_key_ids(tx: &mut dyn Tx) -> Result<Vec<String>, DbError> {
+    let rows = tx.query("SELECT DISTINCT substr(secret, 1, 8) FROM inst_credential", params![])?;
+    rows.iter().map(|r| r.str(0)).collect()
+}
+
 /// Re-seals credential secrets under the current key. Returns how many were re-sealed.
 pub fn rekey(tx: &mut dyn Tx) -> Result<u64, DbError> {
     let v = vault_of(tx, "credential")?;

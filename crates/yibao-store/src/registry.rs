@@ -355,6 +355,13 @@ pub fn rekey_persons(tx: &mut dyn Tx, after: &str, limit: i64) -> Result<(Option
     Ok((next, n))
 }
 
+/// The key ids persons' sealed fields carry (the name is always sealed, so it stands for the
+/// row). A key ring that holds none of them cannot open this store: checked at startup.
+pub fn sealed_key_ids(tx: &mut dyn Tx) -> Result<Vec<String>> {
+    let rows = tx.query("SELECT DISTINCT substr(psn_name, 1, 8) FROM person", params![])?;
+    Ok(rows.iter().map(|r| r.str(0)).collect::<std::result::Result<_, _>>()?)
+}
+
 /// Persons in psn_no order, `limit` at most, after `after` (keyset paging for exports).
 pub fn persons_after(tx: &mut dyn Tx, after: &str, limit: i64) -> Result<Vec<Person>> {
     let v = vault_of(tx, "person")?;

@@ -35,9 +35,13 @@ enum Cmd {
     Serve {
         #[arg(long, env = "YIBAO_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
-        /// Seed the demo world and its policies first if the store is empty.
+        /// Seed the demo world and its policies first if the store is empty (creates the store
+        /// if there is none).
         #[arg(long)]
         demo: bool,
+        /// Create the store (and, without YIBAO_DATA_KEY, its key file) if there is none.
+        #[arg(long)]
+        create: bool,
         /// Persons in the demo world (with --demo).
         #[arg(long, default_value_t = 100_000)]
         persons: usize,
@@ -65,7 +69,8 @@ enum Cmd {
     Rekey,
     /// Print a new random data key (hex) for YIBAO_DATA_KEY.
     Keygen,
-    /// Create the deterministic demo world (regions, institutions, catalog, persons, policies).
+    /// Create the deterministic demo world (regions, institutions, catalog, persons, policies),
+    /// creating the store if there is none.
     Seed {
         #[arg(long)]
         demo: bool,
@@ -74,8 +79,8 @@ enum Cmd {
         #[arg(long, default_value_t = 2024)]
         seed: u64,
     },
-    /// Load policy documents (files or directories of *.json) into the store.
-    Policy { paths: Vec<PathBuf> },
+    /// Load policy documents (`policy FILE|DIR…`), or list or show the stored ones.
+    Policy(policies::PolicyArgs),
     /// Import catalog items, code lists, mappings, institutions or persons (docs/import-format.md).
     Import {
         kind: String,
@@ -83,6 +88,9 @@ enum Cmd {
         /// Write nothing if any row is bad.
         #[arg(long)]
         strict: bool,
+        /// Create the store (and, without YIBAO_DATA_KEY, its key file) if there is none.
+        #[arg(long)]
+        create: bool,
     },
     /// Export a kind in the import format (CSV or JSON by the file extension).
     Export { kind: String, path: PathBuf },
@@ -115,8 +123,8 @@ type Res = Result<(), String>;
 fn run(cli: Cli) -> Res {
     match cli.cmd {
         Cmd::Calc { case } => calc(&case),
-        Cmd::Serve { listen, demo, persons, auth, rate_limit } => {
-            let store = open_store(&cli.db)?;
+        Cmd::Serve { listen, demo, create, persons, auth, rate_limit } => {
+            let store = open(&cli.db, demo || create)?;
             if demo {
                 seed_if_empty(&store, persons)?;
                 if auth == yibao_gateway::AuthMode::Required {
@@ -134,7 +142,10 @@ fn run(cli: Cli) -> Res {
         Cmd::Ec(c) => trust::ec(&open_store(&cli.db)?, c),
         Cmd::Operator(c) => trust::operator(&open_store(&cli.db)?, c),
         Cmd::Audit(c) => trust::audit(&open_store(&cli.db)?, c),
-        Cmd::Rekey => trust::rekey(&open_store(&cli.db)?),
+        Cmd::Rekey => {
+            let (store, key) = open_keyed(&cli.db, false)?;
+            trust::rekey(&store, &key)
+        }
         Cmd::Keygen => {
             println!("{}", yibao_store::Vault::generate_hex());
             Ok(())
@@ -143,27 +154,57 @@ fn run(cli: Cli) -> Res {
             if !demo {
                 return Err("only the demo world can be seeded: pass --demo".into());
             }
-            seed_demo(&open_store(&cli.db)?, persons, seed)
+            seed_demo(&open(&cli.db, true)?, persons, seed)
         }
-        Cmd::Policy { paths } => load_policies(&open_store(&cli.db)?, &paths),
-        Cmd::Import { kind, path, strict } => import(&open_store(&cli.db)?, &kind, &path, strict),
+        Cmd::Policy(args) => policies::run(&open_store(&cli.db)?, args),
+        Cmd::Import { kind, path, strict, create } => import(&open(&cli.db, create)?, &kind, &path, strict),
         Cmd::Export { kind, path } => export(&open_store(&cli.db)?, &kind, &path),
-        Cmd::Bench(args) => yibao_bench::run(&cli.db, args, open_store),
+        // A bench that starts its own server creates its store; one given --url reads the
+        // running server's, which must exist.
+        Cmd::Bench(args) => {
+            let opener = if args.url.is_some() { open_store } else { open_or_create };
+            yibao_bench::run(&cli.db, args, opener)
+        }
     }
 }
 
-/// Opens the store the URL names, creating and migrating it if needed, with the data key of
-/// `YIBAO_DATA_KEY` (or, for SQLite, the key file beside the database).
+/// Opens the store the URL names, which must exist (migrating it if needed), with the data key
+/// of `YIBAO_DATA_KEY` (or, for SQLite, the key file beside the database).
 pub fn open_store(url: &str) -> Result<Store, String> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let vault = trust::vault_for(url, None)?;
+    open(url, false)
+}
+
+/// As [`open_store`], creating a SQLite store and its key file if there is none.
+fn open_or_create(url: &str) -> Result<Store, String> {
+    open(url, true)
+}
+
+fn open(url: &str, create: bool) -> Result<Store, String> {
+    open_keyed(url, create).map(|(store, _)| store)
+}
+
+/// Opens a store and says where its key came from. A SQLite file that is not there is created
+/// only when `create` says so: a mistyped `--db` must not leave an empty store and a key file
+/// behind. A key that cannot open what the store holds is refused here, before anything runs.
+fn open_keyed(url: &str, create: bool) -> Result<(Store, trust::DataKey), String> {
+    let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let key = trust::vault_for(url, None, create)?;
         let pg = yibao_store_postgres::PgBackend::open(url).map_err(|e| format!("{url}: {e}"))?;
-        return Ok(Store::with_vault(Arc::new(pg), vault));
-    }
-    let path = sqlite_path(url);
-    let vault = trust::vault_for(url, Some(Path::new(path)))?;
-    let lite = yibao_store_sqlite::SqliteBackend::open(path).map_err(|e| format!("{path}: {e}"))?;
-    Ok(Store::with_vault(Arc::new(lite), vault))
+        (Store::with_vault(Arc::new(pg), key.vault.clone()), key)
+    } else {
+        let path = sqlite_path(url);
+        let exists = Path::new(path).exists();
+        if !exists && !create {
+            return Err(format!(
+                "{path}: no such store (a mistyped --db?); `serve --demo`, `seed --demo`, `serve --create` or `import --create` creates one"
+            ));
+        }
+        let key = trust::vault_for(url, Some(Path::new(path)), !exists)?;
+        let lite = yibao_store_sqlite::SqliteBackend::open(path).map_err(|e| format!("{path}: {e}"))?;
+        (Store::with_vault(Arc::new(lite), key.vault.clone()), key)
+    };
+    trust::check_key(&store.0, &store.1, sqlite_path(url))?;
+    Ok(store)
 }
 
 fn sqlite_path(url: &str) -> &str {
@@ -219,30 +260,6 @@ fn seed_demo(store: &Store, persons: usize, seed: u64) -> Res {
     Ok(())
 }
 
-fn load_policies(store: &Store, paths: &[PathBuf]) -> Res {
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| format!("{}: {e}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "json"))
-                .collect();
-            found.sort();
-            files.extend(found);
-        } else {
-            files.push(p.clone());
-        }
-    }
-    for f in &files {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let p = policies::parse(&text).map_err(|e| format!("{}: {e}", f.display()))?;
-        policies::put(store, &p).map_err(|e| format!("{}: {e}", f.display()))?;
-        eprintln!("loaded {} ({} {} from {})", f.display(), p.admdvs, p.insutype, p.begndate);
-    }
-    Ok(())
-}
-
 fn import(store: &Store, kind: &str, path: &Path, strict: bool) -> Res {
     let kind: yibao_import::Kind = kind.parse().map_err(|e| format!("{e}"))?;
     let opts = yibao_import::ImportOptions { strict, ..Default::default() };
@@ -268,6 +285,12 @@ fn export(store: &Store, kind: &str, path: &Path) -> Res {
     let format = yibao_import::Format::from_path(path).map_err(|e| e.to_string())?;
     let n = yibao_import::export_path(store, kind, path, format).map_err(|e| e.to_string())?;
     eprintln!("exported {n} rows to {}", path.display());
+    if kind.is_personal() {
+        eprintln!(
+            "warning: {} holds personal data in clear (names, ID and phone numbers, addresses); it is readable by you only (0600): keep it so, and delete it when done",
+            path.display()
+        );
+    }
     Ok(())
 }
 
@@ -283,6 +306,12 @@ fn calc(case_path: &Path) -> Res {
         }
         inline => policies::parse(&inline.to_string()).map_err(|e| format!("{}: policy: {e}", case_path.display()))?,
     };
+    // A sequence (settle / reverse N / settle…) prints every step and the person after it.
+    if !case.steps.is_empty() {
+        let r = yibao_domain::case::run_steps(&case, &policy).map_err(|e| e.to_string())?;
+        println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
     let r = yibao_domain::case::run(&case, &policy).map_err(|e| e.to_string())?;
     println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
     Ok(())

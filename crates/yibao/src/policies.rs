@@ -1,9 +1,108 @@
 //! The policy documents shipped with yibao (the /policies folder, built in so a fresh install
 //! can seed the demo world without the source tree).
 
+use std::path::PathBuf;
 use yibao_domain::policy::{Policy, PolicyError};
 use yibao_store::policy::{put_policy, PolicyStoreError};
 use yibao_store::Store;
+
+/// `yibao policy FILE|DIR…` loads; `policy list` and `policy show` read what is stored.
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    cmd: Option<PolicyCmd>,
+    /// Policy documents to load: files, or directories of *.json.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum PolicyCmd {
+    /// Load policy documents (the same as `policy PATH…`).
+    Load {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// One line per stored policy version: region, insurance type, period, version, name.
+    List,
+    /// Print the stored documents of a region and insurance type (every period, or the one in
+    /// force on --on YYYY-MM-DD).
+    Show {
+        admdvs: String,
+        insutype: String,
+        #[arg(long)]
+        on: Option<String>,
+    },
+}
+
+pub fn run(store: &Store, args: PolicyArgs) -> Result<(), String> {
+    match args.cmd {
+        None => load(store, &args.paths),
+        Some(PolicyCmd::Load { paths }) => load(store, &paths),
+        Some(PolicyCmd::List) => {
+            let all = store.read(yibao_store::policy::all_policies).map_err(|e| e.to_string())?;
+            for p in &all {
+                let end = p.enddate.map_or_else(|| "open".to_owned(), |d| d.to_string());
+                println!("{}\t{}\t{}\t{end}\t{}\t{}", p.admdvs, p.insutype, p.begndate, p.ver, p.name);
+            }
+            eprintln!("{} policy version(s)", all.len());
+            Ok(())
+        }
+        Some(PolicyCmd::Show { admdvs, insutype, on }) => {
+            let found = match on {
+                Some(d) => {
+                    let on = yibao_domain::Date::parse(&d).map_err(|e| format!("--on {d}: {e}"))?;
+                    vec![store
+                        .read(|tx| yibao_store::policy::policy_in_force(tx, &admdvs, &insutype, on))
+                        .map_err(|e| e.to_string())?]
+                }
+                None => {
+                    store.read(|tx| yibao_store::policy::versions(tx, &admdvs, &insutype)).map_err(|e| e.to_string())?
+                }
+            };
+            if found.is_empty() {
+                return Err(format!("no {insutype} policy is stored for region {admdvs} (`yibao policy list`)"));
+            }
+            let text = if found.len() == 1 {
+                serde_json::to_string_pretty(&found[0])
+            } else {
+                serde_json::to_string_pretty(&found)
+            };
+            println!("{}", text.map_err(|e| e.to_string())?);
+            Ok(())
+        }
+    }
+}
+
+/// Loads every document named (a directory: its *.json, in name order). Each is validated and
+/// stored in a transaction of its own; the first bad one stops the load, naming the file.
+fn load(store: &Store, paths: &[PathBuf]) -> Result<(), String> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(format!("{}: no *.json policy documents in this directory", p.display()));
+            }
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    for f in &files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let p = parse(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+        put(store, &p).map_err(|e| format!("{}: {e}", f.display()))?;
+        eprintln!("loaded {} ({} {} from {})", f.display(), p.admdvs, p.insutype, p.begndate);
+    }
+    Ok(())
+}
 
 const BUILTIN: &[(&str, &str)] = &[
     ("beijing-310", include_str!("../../../policies/beijing-310.json")),

@@ -11,31 +11,72 @@ use yibao_store::{Store, Vault};
 
 type Res = Result<(), String>;
 
+/// A store's data key ring and where it came from.
+pub struct DataKey {
+    pub vault: Arc<Vault>,
+    /// The current key (hex), first of the ring.
+    current: String,
+    /// `YIBAO_DATA_KEY`, or the key file it was read from.
+    pub source: String,
+    /// The key file beside a SQLite store (whether or not the key came from it).
+    file: Option<PathBuf>,
+}
+
 /// Where the data key comes from: `YIBAO_DATA_KEY` (hex keys, current first, comma-separated),
-/// else, for a SQLite store only, the key file beside the database (created on first use).
-pub fn vault_for(url: &str, sqlite_path: Option<&Path>) -> Result<Arc<Vault>, String> {
+/// else, for a SQLite store only, the key file beside the database — created only with a new
+/// store (`create`): a store that exists without its key file could not be opened by a new key.
+pub fn vault_for(url: &str, sqlite_path: Option<&Path>, create: bool) -> Result<DataKey, String> {
+    let file = sqlite_path.map(key_file);
+    let parse = |spec: &str, source: String| {
+        let vault = Vault::from_hex_list(spec).map(Arc::new).map_err(|e| format!("{source}: {e}"))?;
+        let current = spec.split(',').map(str::trim).find(|s| !s.is_empty()).unwrap_or_default().to_owned();
+        Ok(DataKey { vault, current, source, file: file.clone() })
+    };
     if let Ok(spec) = std::env::var("YIBAO_DATA_KEY") {
         if !spec.trim().is_empty() {
-            return Vault::from_hex_list(&spec).map(Arc::new).map_err(|e| format!("YIBAO_DATA_KEY: {e}"));
+            return parse(&spec, "YIBAO_DATA_KEY".into());
         }
     }
-    let Some(db) = sqlite_path else {
+    let Some(file) = file.clone() else {
         return Err(format!("{url}: set YIBAO_DATA_KEY (hex; `yibao keygen` makes one) to open a PostgreSQL store"));
     };
-    let file = key_file(db);
     match std::fs::read_to_string(&file) {
-        Ok(spec) => Vault::from_hex_list(&spec).map(Arc::new).map_err(|e| format!("{}: {e}", file.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Ok(spec) => parse(&spec, file.display().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             let key = Vault::generate_hex();
             write_private(&file, &format!("{key}\n"))?;
             eprintln!(
                 "generated a data key in {} (personal data is sealed with it: back it up; in production set YIBAO_DATA_KEY instead)",
                 file.display()
             );
-            Vault::from_hex_list(&key).map(Arc::new).map_err(|e| e.to_string())
+            parse(&key, file.display().to_string())
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "{}: no data key: the store exists but its key file is missing and YIBAO_DATA_KEY is not set (restore the key file or set YIBAO_DATA_KEY)",
+            file.display()
+        )),
         Err(e) => Err(format!("{}: {e}", file.display())),
     }
+}
+
+/// Refuses a key ring that cannot open what the store holds: a platform that started anyway
+/// would say it is healthy and fail every request that touches a person.
+pub fn check_key(store: &Store, key: &DataKey, what: &str) -> Res {
+    let mut used = store.read(yibao_store::registry::sealed_key_ids).map_err(|e| format!("{what}: {e}"))?;
+    used.extend(store.read(yibao_store::credential::sealed_key_ids).map_err(|e| format!("{what}: {e}"))?);
+    let ring = key.vault.key_ids();
+    let mut missing: Vec<String> = used.into_iter().filter(|k| !ring.contains(&k.as_str())).collect();
+    missing.sort();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{what}: its personal data is sealed under key id(s) {} but the data key from {} holds only {}: set YIBAO_DATA_KEY to the key(s) it was sealed with (during a rotation `<new>,<old>`)",
+        missing.join(", "),
+        key.source,
+        ring.join(", ")
+    ))
 }
 
 /// `data/yibao.db` → `data/yibao.db.key`.
@@ -194,8 +235,10 @@ pub fn audit(store: &Store, cmd: AuditCmd) -> Res {
 }
 
 /// Re-seals everything sealed under an old key with the current one (run after putting the new
-/// key first in YIBAO_DATA_KEY; afterwards the old key may be dropped).
-pub fn rekey(store: &Store) -> Res {
+/// key first in YIBAO_DATA_KEY or the key file; afterwards the old key may be dropped). A key
+/// file beside the store that held keys of the ring is then replaced by the current key alone,
+/// so that the next start opens what was just re-sealed.
+pub fn rekey(store: &Store, key: &DataKey) -> Res {
     let mut after = String::new();
     let mut persons = 0;
     loop {
@@ -220,6 +263,48 @@ pub fn rekey(store: &Store) -> Res {
         "re-sealed {persons} persons, {creds} credentials and {rest} visits, answers and settlements under key {}",
         store.vault().key_id()
     );
+    update_key_file(key)
+}
+
+/// After a rekey: the key file, if it held keys of the ring (it is where this store's key came
+/// from), now holds only the current key, replaced atomically (write, fsync, rename, fsync the
+/// directory). A key file with a key outside the ring is not this rotation's: left, with a word.
+fn update_key_file(key: &DataKey) -> Res {
+    let Some(file) = &key.file else { return Ok(()) };
+    let held = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("{}: {e}", file.display())),
+    };
+    let ring = key.vault.key_ids();
+    let of_ring = Vault::from_hex_list(&held).is_ok_and(|v| v.key_ids().iter().all(|k| ring.contains(k)));
+    if !of_ring {
+        eprintln!(
+            "warning: {} holds a key outside YIBAO_DATA_KEY; left as it is, it will not open this store",
+            file.display()
+        );
+        return Ok(());
+    }
+    if held.trim() == key.current {
+        return Ok(());
+    }
+    replace_private(file, &format!("{}\n", key.current))?;
+    eprintln!("{} now holds the current key {} only", file.display(), key.vault.key_id());
+    Ok(())
+}
+
+/// Replaces a file readable by its owner only, atomically: a crash leaves the old or the new one.
+fn replace_private(path: &Path, text: &str) -> Res {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    write_private(&tmp, text)?;
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
     Ok(())
 }
 

@@ -128,6 +128,28 @@ conformance! {
         assert!(raw_person(&new_only, "P2")[0].as_deref().unwrap().starts_with(new_only.vault().key_id()));
     }
 
+    /// The key ids in use are what a startup checks its key ring against: the old key's before a
+    /// rekey, the new key's after.
+    fn sealed_key_ids_name_the_keys_in_use(store: &Store) {
+        let ids = |s: &Store| {
+            let mut v = s.read(reg::sealed_key_ids).unwrap();
+            v.extend(s.read(credential::sealed_key_ids).unwrap());
+            v.sort();
+            v.dedup();
+            v
+        };
+        assert_eq!(ids(store), Vec::<String>::new(), "an empty store holds nothing sealed");
+        let old = keyed(store, K1);
+        old.write(|tx| reg::insert_person(tx, &person("P1", CERT), DateTime(0))).unwrap();
+        old.write(|tx| credential::issue(tx, "H11010000001", None, 10)).unwrap();
+        assert_eq!(ids(store), vec![old.vault().key_id().to_owned()]);
+        let rotated = keyed(store, &format!("{K2},{K1}"));
+        rotated.write(|tx| reg::rekey_persons(tx, "", 10)).unwrap();
+        assert_eq!(ids(store).len(), 2, "persons re-sealed, the credential not yet");
+        rotated.write(credential::rekey).unwrap();
+        assert_eq!(ids(store), vec![keyed(store, K2).vault().key_id().to_owned()]);
+    }
+
     /// Credential secrets are sealed; rotation keeps the old secret for the overlap; revocation.
     fn credentials_are_sealed_rotated_and_revoked(store: &Store) {
         let c = store.write(|tx| credential::issue(tx, "H11010000001", None, 100)).unwrap();
