@@ -492,9 +492,7 @@ fn no_person(actor: &Actor, psn_no: &str) -> AdminError {
 /// before it: no personal data is opened), so that the admin API does not tell an operator who
 /// is insured elsewhere.
 fn person_in_scope(tx: &mut dyn Tx, actor: &Actor, psn_no: &str) -> AdminResult<String> {
-    registry::person_admdvs(tx, psn_no)?
-        .filter(|a| in_scope(actor.scope(), a))
-        .ok_or_else(|| no_person(actor, psn_no))
+    registry::person_admdvs(tx, psn_no)?.filter(|a| in_scope(actor.scope(), a)).ok_or_else(|| no_person(actor, psn_no))
 }
 
 /// A person as an operator may see them (see the module table); `reveal` asks for the clear
