@@ -339,6 +339,17 @@ pub fn person_by_cert(tx: &mut dyn Tx, cert_type: &str, certno: &str) -> Result<
     Ok(None)
 }
 
+/// A person's certificate number, opening that field only (a load generator presenting
+/// patients' ID cards reads thousands).
+pub fn person_certno(tx: &mut dyn Tx, psn_no: &str) -> Result<Option<String>> {
+    let v = vault_of(tx, "person")?;
+    let row = tx.query_opt("SELECT certno FROM person WHERE psn_no = $1", params![psn_no])?;
+    row.map(|r| {
+        v.open(&aad("certno", psn_no), &r.str(0)?).map_err(|e| DbError::Decode(format!("person {psn_no}: {e}")).into())
+    })
+    .transpose()
+}
+
 /// The region (admdvs) of a person, without opening any personal data.
 pub fn person_admdvs(tx: &mut dyn Tx, psn_no: &str) -> Result<Option<String>> {
     Ok(tx.query_opt("SELECT admdvs FROM person WHERE psn_no = $1", params![psn_no])?.map(|r| r.str(0)).transpose()?)
