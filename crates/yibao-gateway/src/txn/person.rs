@@ -67,6 +67,20 @@ impl Presented {
     }
 }
 
+/// A credential given with a request about a visit already opened (2206/2207, 2303/2304) must
+/// be the visit's person's too: another person's number at the counter is a mix-up, and the
+/// answer would settle against the visit's person. Only checked when a number is given (the
+/// spec lets the HIS send the type alone); 01 tokens are checked against psn_no for every
+/// transaction ([`crate::ecred::presented`]).
+pub fn check_given(tx: &mut dyn Tx, d: &Node, psn_no: &str) -> Result<()> {
+    let t = d.opt_str("mdtrt_cert_type")?;
+    let Some(cert_type) = t.filter(|t| t == "02" || t == "03") else { return Ok(()) };
+    let Some(cert_no) = d.opt_str_max("mdtrt_cert_no", crate::ecred::TOKEN_MAX)? else { return Ok(()) };
+    let p =
+        registry::person_core(tx, psn_no)?.ok_or_else(|| biz(format!("psn_no {psn_no}: no such insured person")))?;
+    Presented { cert_type, cert_no, path: d.path.to_owned() }.check_holder(tx, &p)
+}
+
 /// The psn_no an e-credential token names, once its signature and expiry are checked.
 fn token_person(tx: &mut dyn Tx, token: &str) -> Result<String> {
     let v = yibao_store::db::vault_of(tx, "e-credential")?;

@@ -125,8 +125,12 @@ conformance! {
         refused(shop.send("2102", &shop.msgid(), sale(&shop, &mixed, "55.60")), &not_theirs);
         assert_eq!(counts(store), before, "refused visits write nothing");
 
-        // The person's own credential opens them.
-        assert_eq!(register(&h, &psn.0, json!({ "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1 }))["infcode"], 0);
+        // The person's own credential opens them; settling the visit with another's is refused.
+        let reg = register(&h, &psn.0, json!({ "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1 }));
+        let mdtrt_id = reg["output"]["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+        let pre = |certno: &str| h.send("2206", &h.msgid(), json!({ "data": { "psn_no": psn.0, "mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "mdtrt_id": mdtrt_id, "medfee_sumamt": "0", "acct_used_flag": "1" } }));
+        refused(pre(&other.1), &not_theirs);
+        refused(pre(&psn.1), "no unsettled fee details");
         assert_eq!(register(&h, &psn.0, json!({ "mdtrt_cert_type": "03", "mdtrt_cert_no": psn.1, "card_sn": "K1" }))["infcode"], 0);
         assert_eq!(adm(&psn.1)["infcode"], 0);
         assert_eq!(shop.send("2102", &shop.msgid(), sale(&shop, &psn, "55.60"))["infcode"], 0);
