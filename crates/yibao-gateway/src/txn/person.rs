@@ -1,4 +1,7 @@
-//! 1101 person information and 2001 benefit check.
+//! 1101 person information and 2001 benefit check, and who may ask: a person's identity is
+//! given only for the credential the patient presents ([`Presented`]), a psn_no answers only an
+//! institution treating the person ([`related`]), and a visit opens only on the person's own
+//! credential ([`Presented::check_holder`]).
 
 use super::Ctx;
 use crate::error::{biz, Result};
