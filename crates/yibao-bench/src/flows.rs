@@ -122,9 +122,9 @@ fn fee_rows(
     (rows, total)
 }
 
-/// Who is treated: by psn_no, with the certificate type of an ID card (its number is optional).
+/// Who is treated: by psn_no, with the ID card the patient presents (02 and its number).
 fn cert(p: &Person) -> Value {
-    json!({ "psn_no": p.psn_no, "insutype": p.insutype, "mdtrt_cert_type": "02" })
+    json!({ "psn_no": p.psn_no, "insutype": p.insutype, "mdtrt_cert_type": "02", "mdtrt_cert_no": p.certno })
 }
 
 fn with(mut base: Value, extra: Value) -> Value {

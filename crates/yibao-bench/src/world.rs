@@ -16,11 +16,13 @@ pub struct Institution {
     pub items: Vec<(String, String)>,
 }
 
-/// An insured person as the HIS knows them after 1101: by psn_no. (The certificate number is
-/// not needed: requests name the person by psn_no, and the store may keep it sealed.)
+/// An insured person as the HIS knows them after 1101: by psn_no, with the ID number on the
+/// card the patient shows at the counter (a visit is opened only on the person's own
+/// credential).
 #[derive(Clone, Debug)]
 pub struct Person {
     pub psn_no: String,
+    pub certno: String,
     pub insutype: String,
     pub insuplc_admdvs: String,
 }
@@ -130,7 +132,11 @@ fn persons(tx: &mut dyn Tx, day: i64, per_group: i64) -> Result<Vec<Person>, DbE
             continue;
         }
         *n += 1;
-        out.push(Person { psn_no, insutype, insuplc_admdvs });
+        // Sealed at rest: opened here as the patient's card would show it.
+        let certno = yibao_store::registry::person_certno(tx, &psn_no)
+            .map_err(|e| DbError::Other(e.to_string()))?
+            .ok_or_else(|| DbError::Other(format!("person {psn_no} vanished")))?;
+        out.push(Person { psn_no, certno, insutype, insuplc_admdvs });
     }
     Ok(out)
 }

@@ -76,6 +76,11 @@ fn presettle_setup() -> (yibao_store_tests::TestStore, Vec<u8>) {
         store.write(|tx| yibao_store::policy::put_policy(tx, &p, 0)).expect("put policy");
     }
     let (code, psn_no, items) = pick(&store).expect("a hospital, a person and items");
+    // A visit is opened on the patient's own credential: the ID card's number (sealed at rest).
+    let certno = store
+        .read(|tx| yibao_store::registry::person_certno(tx, &psn_no))
+        .expect("read the ID number")
+        .expect("the person has one");
     let call = |infno: &str, serial: u32, input: Value| -> Value {
         let body = envelope(infno, &format!("{code}{}{serial:04}", now().compact()), &code, "110100", input);
         let (_, r, _) = yibao_gateway::handle(&store, &body, None, now());
@@ -84,7 +89,7 @@ fn presettle_setup() -> (yibao_store_tests::TestStore, Vec<u8>) {
     let reg = call(
         "2201",
         1,
-        json!({ "data": { "psn_no": psn_no, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "02", "ipt_otp_no": "OP1" } }),
+        json!({ "data": { "psn_no": psn_no, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "ipt_otp_no": "OP1" } }),
     );
     let mdtrt_id = reg["data"]["mdtrt_id"].as_str().expect("mdtrt_id").to_owned();
     call("2204", 2, json!({ "feedetail": fee_rows(&mdtrt_id, &psn_no, &items, 20) }));

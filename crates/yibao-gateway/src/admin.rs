@@ -483,6 +483,18 @@ fn mask_tel(tel: &str) -> String {
     )
 }
 
+fn no_person(actor: &Actor, psn_no: &str) -> AdminError {
+    fail(404, "NOT_FOUND", format!("no insured person {psn_no} in this operator's region {}", actor.scope()))
+}
+
+/// The region of a person the operator may see. A person outside the operator's region gets
+/// the very answer of a person who does not exist (status, code and message, and the same work
+/// before it: no personal data is opened), so that the admin API does not tell an operator who
+/// is insured elsewhere.
+fn person_in_scope(tx: &mut dyn Tx, actor: &Actor, psn_no: &str) -> AdminResult<String> {
+    registry::person_admdvs(tx, psn_no)?.filter(|a| in_scope(actor.scope(), a)).ok_or_else(|| no_person(actor, psn_no))
+}
+
 /// A person as an operator may see them (see the module table); `reveal` asks for the clear
 /// certificate number, permitted to clerks and administrators, and audited as such.
 pub fn read_person(store: &Store, actor: &Actor, psn_no: &str, reveal: bool) -> AdminResult<Value> {
@@ -491,9 +503,8 @@ pub fn read_person(store: &Store, actor: &Actor, psn_no: &str, reveal: bool) -> 
     }
     let now = now_local();
     store.write(|tx| {
-        let p = registry::person_by_psn_no(tx, psn_no)?
-            .ok_or_else(|| fail(404, "NOT_FOUND", format!("no insured person {psn_no}")))?;
-        actor.require_scope(&p.admdvs, &format!("person {psn_no}"))?;
+        person_in_scope(tx, actor, psn_no)?;
+        let p = registry::person_by_psn_no(tx, psn_no)?.ok_or_else(|| no_person(actor, psn_no))?;
         let role = actor.role();
         let name = if role == Role::Auditor { mask_name(&p.psn_name) } else { p.psn_name.clone() };
         let certno = if reveal { p.certno.clone() } else { mask_certno(&p.certno) };
@@ -516,11 +527,12 @@ pub fn read_person(store: &Store, actor: &Actor, psn_no: &str, reveal: bool) -> 
 pub fn read_settlement(store: &Store, actor: &Actor, setl_id: &str) -> AdminResult<Value> {
     let now = now_local();
     store.write(|tx| {
+        // Out of scope answers as "no such settlement": a 403 would confirm it exists.
         let s = st::settlement(tx, setl_id, false)?
-            .ok_or_else(|| fail(404, "NOT_FOUND", format!("no settlement {setl_id}")))?;
-        if !in_scope(actor.scope(), &s.insuplc_admdvs) && !in_scope(actor.scope(), &s.admdvs) {
-            actor.require_scope(&s.insuplc_admdvs, &format!("settlement {setl_id}"))?;
-        }
+            .filter(|s| in_scope(actor.scope(), &s.insuplc_admdvs) || in_scope(actor.scope(), &s.admdvs))
+            .ok_or_else(|| {
+                fail(404, "NOT_FOUND", format!("no settlement {setl_id} in this operator's region {}", actor.scope()))
+            })?;
         let amounts: serde_json::Map<String, Value> =
             st::AMOUNT_COLS.iter().map(|c| ((*c).to_owned(), json!(s.amount(c)))).collect();
         audit(tx, actor, now, "settlement.read", setl_id, &format!("psn_no={}", s.psn_no))?;
@@ -538,9 +550,7 @@ pub fn issue_ec(store: &Store, actor: &Actor, psn_no: &str, ttl_secs: i64) -> Ad
     actor.require(&[Role::Clerk, Role::RegionalAdmin, Role::NationalAdmin], "issuing an e-credential")?;
     let now = now_local();
     store.write(|tx| {
-        let admdvs = registry::person_admdvs(tx, psn_no)?
-            .ok_or_else(|| fail(404, "NOT_FOUND", format!("no insured person {psn_no}")))?;
-        actor.require_scope(&admdvs, &format!("person {psn_no}"))?;
+        let admdvs = person_in_scope(tx, actor, psn_no)?;
         let token = crate::ecred::issue(store.vault(), &admdvs, psn_no, unix(now), ttl_secs)?;
         let t = crate::ecred::verify(store.vault(), &token, unix(now))?;
         audit(tx, actor, now, "ec.issue", psn_no, &format!("serial={} expires={}", t.serial, t.expires))?;

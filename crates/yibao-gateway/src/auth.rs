@@ -56,6 +56,10 @@ pub struct Limits {
     pub burst: f64,
     /// Institutions tracked by the rate limiter at once.
     pub rate_keys: usize,
+    /// Person lookups (1101, 2001, 5206) per institution per minute; 0 turns the limit off.
+    /// Its own bucket: a counter asks about the patients in front of it, a harvester asks
+    /// about many; a refusal is `LOOKUP_LIMITED` and an alert in the log.
+    pub lookups_per_min: f64,
     /// How long a credential read from the store is trusted before it is read again (a
     /// revocation in another process takes effect within this time; in this one, at once).
     pub credential_ttl: Duration,
@@ -71,6 +75,7 @@ impl Default for Limits {
             rate_per_sec: 500.0,
             burst: 1000.0,
             rate_keys: 100_000,
+            lookups_per_min: 300.0,
             credential_ttl: Duration::from_secs(5),
             credential_capacity: 10_000,
         }
@@ -129,6 +134,7 @@ pub struct Guard {
     pub limits: Limits,
     nonces: Mutex<Nonces>,
     buckets: Mutex<HashMap<String, Bucket>>,
+    lookups: Mutex<HashMap<String, Bucket>>,
     creds: Mutex<HashMap<String, (Instant, Option<Credential>)>>,
 }
 
@@ -149,6 +155,8 @@ struct Nonces {
 struct Bucket {
     tokens: f64,
     at: Instant,
+    /// An alert was logged for the refusals in progress (one line per episode, not per request).
+    alerted: bool,
 }
 
 const NONCE_MAX: usize = 64;
@@ -157,7 +165,14 @@ const CAINFO_MAX: usize = 1024;
 
 impl Guard {
     pub fn new(mode: AuthMode, limits: Limits) -> Guard {
-        Guard { mode, limits, nonces: Mutex::default(), buckets: Mutex::default(), creds: Mutex::default() }
+        Guard {
+            mode,
+            limits,
+            nonces: Mutex::default(),
+            buckets: Mutex::default(),
+            lookups: Mutex::default(),
+            creds: Mutex::default(),
+        }
     }
 
     /// Forgets a cached credential (after a rotation or revocation in this process).
@@ -272,29 +287,85 @@ impl Guard {
         if rate <= 0.0 {
             return Ok(());
         }
-        let now = Instant::now();
-        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if !b.contains_key(key) && b.len() >= self.limits.rate_keys {
-            // A bucket that has refilled is the same as no bucket: forget those.
-            let full_after = Duration::from_secs_f64(burst / rate);
-            b.retain(|_, x| now.duration_since(x.at) < full_after);
-            if b.len() >= self.limits.rate_keys {
-                return Err(refused(429, "RATE_LIMITED", "the platform is tracking too many callers; retry shortly"));
+        match take(&self.buckets, key, rate, burst, self.limits.rate_keys) {
+            Taken::Yes => Ok(()),
+            Taken::Crowded => {
+                Err(refused(429, "RATE_LIMITED", "the platform is tracking too many callers; retry shortly"))
             }
-        }
-        let e = b.entry(key.to_owned()).or_insert(Bucket { tokens: burst, at: now });
-        e.tokens = (e.tokens + now.duration_since(e.at).as_secs_f64() * rate).min(burst);
-        e.at = now;
-        if e.tokens < 1.0 {
-            return Err(refused(
+            Taken::No { .. } => Err(refused(
                 429,
                 "RATE_LIMITED",
                 format!("{key} sent more than {rate} requests per second (burst {burst}); slow down and retry"),
-            ));
+            )),
         }
-        e.tokens -= 1.0;
-        Ok(())
     }
+
+    /// The person-lookup bucket of an institution ([`Limits::lookups_per_min`], a minute's worth
+    /// at once): refuses with 429 `LOOKUP_LIMITED`, and logs a warning, once per run of refusals,
+    /// that someone may be harvesting personal data.
+    pub fn lookup_limit(&self, fixmedins_code: &str) -> Result<()> {
+        let per_min = self.limits.lookups_per_min;
+        if per_min <= 0.0 {
+            return Ok(());
+        }
+        match take(&self.lookups, fixmedins_code, per_min / 60.0, per_min.max(1.0), self.limits.rate_keys) {
+            Taken::Yes => Ok(()),
+            Taken::Crowded => {
+                Err(refused(429, "LOOKUP_LIMITED", "the platform is tracking too many callers; retry shortly"))
+            }
+            Taken::No { first } => {
+                if first {
+                    tracing::warn!(
+                        target: "yibao::alert",
+                        alert = "LOOKUP_LIMITED",
+                        fixmedins_code,
+                        per_min,
+                        "an institution asks about more persons than its counters serve; possible harvesting of personal data"
+                    );
+                }
+                Err(refused(
+                    429,
+                    "LOOKUP_LIMITED",
+                    format!("{fixmedins_code} looked up more than {per_min} persons in a minute; wait and retry"),
+                ))
+            }
+        }
+    }
+}
+
+enum Taken {
+    Yes,
+    /// Empty; `first` for the first refusal since the last success.
+    No {
+        first: bool,
+    },
+    /// Too many keys tracked at once.
+    Crowded,
+}
+
+/// Takes a token from `key`'s bucket (refilled at `rate` per second up to `burst`).
+fn take(buckets: &Mutex<HashMap<String, Bucket>>, key: &str, rate: f64, burst: f64, max_keys: usize) -> Taken {
+    let now = Instant::now();
+    let mut b = buckets.lock().unwrap_or_else(|p| p.into_inner());
+    if !b.contains_key(key) && b.len() >= max_keys {
+        // A bucket that has refilled is the same as no bucket: forget those.
+        let full_after = Duration::from_secs_f64(burst / rate);
+        b.retain(|_, x| now.duration_since(x.at) < full_after);
+        if b.len() >= max_keys {
+            return Taken::Crowded;
+        }
+    }
+    let e = b.entry(key.to_owned()).or_insert(Bucket { tokens: burst, at: now, alerted: false });
+    e.tokens = (e.tokens + now.duration_since(e.at).as_secs_f64() * rate).min(burst);
+    e.at = now;
+    if e.tokens < 1.0 {
+        let first = !e.alerted;
+        e.alerted = true;
+        return Taken::No { first };
+    }
+    e.tokens -= 1.0;
+    e.alerted = false;
+    Taken::Yes
 }
 
 /// What the envelope-level checks need from the raw request.

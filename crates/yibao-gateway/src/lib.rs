@@ -18,7 +18,7 @@ pub use auth::{AuthHeaders, AuthMode, Guard, Limits};
 pub use envelope::Envelope;
 pub use error::GatewayError;
 pub use input::ROWS_MAX;
-pub use txn::INFNOS;
+pub use txn::{INFNOS, PERSON_LOOKUPS};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -181,16 +181,22 @@ fn handle_output(
         }
         AuthMode::Off => None,
     };
-    handle_checked(&app.store, body, path_infno, now, |raw, env| match &caller {
-        Some(c) => c.check_envelope(&auth::Signed {
-            infno: &env.infno,
-            msgid: &env.msgid,
-            fixmedins_code: &env.fixmedins_code,
-            signtype: raw.signtype.as_deref(),
-            cainfo: raw.cainfo.as_deref(),
-            input: raw.input.as_ref(),
-        }),
-        None => guard.rate_limit(&env.fixmedins_code),
+    handle_checked(&app.store, body, path_infno, now, |raw, env| {
+        match &caller {
+            Some(c) => c.check_envelope(&auth::Signed {
+                infno: &env.infno,
+                msgid: &env.msgid,
+                fixmedins_code: &env.fixmedins_code,
+                signtype: raw.signtype.as_deref(),
+                cainfo: raw.cainfo.as_deref(),
+                input: raw.input.as_ref(),
+            })?,
+            None => guard.rate_limit(&env.fixmedins_code)?,
+        }
+        if txn::PERSON_LOOKUPS.contains(&env.infno.as_str()) {
+            guard.lookup_limit(&env.fixmedins_code)?;
+        }
+        Ok(())
     })
 }
 

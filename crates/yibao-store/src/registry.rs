@@ -290,10 +290,17 @@ pub struct PersonCore {
     pub brdy: Date,
     pub admdvs: String,
     pub death_date: Option<Date>,
+    /// psn_cert_type and the blind index of the certificate number, to check a presented
+    /// number against ([`holds_cert`]) without opening the sealed one.
+    pub psn_cert_type: String,
+    pub cert_bidx: String,
 }
 
 pub fn person_core(tx: &mut dyn Tx, psn_no: &str) -> Result<Option<PersonCore>> {
-    let row = tx.query_opt("SELECT gend, brdy, admdvs, death_date FROM person WHERE psn_no = $1", params![psn_no])?;
+    let row = tx.query_opt(
+        "SELECT gend, brdy, admdvs, death_date, psn_cert_type, cert_bidx FROM person WHERE psn_no = $1",
+        params![psn_no],
+    )?;
     row.map(|r| {
         Ok(PersonCore {
             psn_no: psn_no.to_owned(),
@@ -301,9 +308,23 @@ pub fn person_core(tx: &mut dyn Tx, psn_no: &str) -> Result<Option<PersonCore>> 
             brdy: r.date(1)?,
             admdvs: r.str(2)?,
             death_date: r.opt_date(3)?,
+            psn_cert_type: r.str(4)?,
+            cert_bidx: r.str(5)?,
         })
     })
     .transpose()
+}
+
+/// Whether `certno`, a certificate of type `cert_type`, is the person's own: compared by blind
+/// index under every key of the ring (a row not yet re-keyed still matches).
+pub fn holds_cert(tx: &dyn Tx, p: &PersonCore, cert_type: &str, certno: &str) -> Result<bool> {
+    if p.psn_cert_type != cert_type {
+        return Ok(false);
+    }
+    let v = vault_of(tx, "person")?;
+    Ok(v.blind_indexes(CERT_INDEX, &normalise_certno(certno))
+        .iter()
+        .any(|i| yibao_crypto::ct_eq(i.as_bytes(), p.cert_bidx.as_bytes())))
 }
 
 /// The person holding a certificate, found through its blind index under every key of the ring.
@@ -316,6 +337,17 @@ pub fn person_by_cert(tx: &mut dyn Tx, cert_type: &str, certno: &str) -> Result<
         }
     }
     Ok(None)
+}
+
+/// A person's certificate number, opening that field only (a load generator presenting
+/// patients' ID cards reads thousands).
+pub fn person_certno(tx: &mut dyn Tx, psn_no: &str) -> Result<Option<String>> {
+    let v = vault_of(tx, "person")?;
+    let row = tx.query_opt("SELECT certno FROM person WHERE psn_no = $1", params![psn_no])?;
+    row.map(|r| {
+        v.open(&aad("certno", psn_no), &r.str(0)?).map_err(|e| DbError::Decode(format!("person {psn_no}: {e}")).into())
+    })
+    .transpose()
 }
 
 /// The region (admdvs) of a person, without opening any personal data.

@@ -203,6 +203,18 @@ pub fn visit(tx: &mut dyn Tx, mdtrt_id: &str, lock: bool) -> Result<Option<Visit
     row.as_ref().map(|r| visit_from(&v, r)).transpose()
 }
 
+/// Whether an institution has a current visit of a person: one still open or discharged (not
+/// yet settled), or any not cancelled that began at or after `since` (local seconds). This is
+/// the relation that lets it ask about the person by psn_no without the patient's credential.
+pub fn has_current_visit(tx: &mut dyn Tx, psn_no: &str, fixmedins_code: &str, since: i64) -> Result<bool, DbError> {
+    let row = tx.query_opt(
+        "SELECT 1 FROM visit WHERE psn_no = $1 AND fixmedins_code = $2 AND stas <> $3
+           AND (stas = $4 OR stas = $5 OR begntime >= $6) LIMIT 1",
+        params![psn_no, fixmedins_code, visit_stas::CANCELLED, visit_stas::OPEN, visit_stas::DISCHARGED, since],
+    )?;
+    Ok(row.is_some())
+}
+
 /// Rewrites the mutable part of a visit.
 pub fn update_visit(tx: &mut dyn Tx, v: &Visit) -> Result<(), DbError> {
     tx.execute(

@@ -52,6 +52,9 @@ enum Cmd {
         /// Requests per second per institution (token bucket, burst twice that); 0: no limit.
         #[arg(long, env = "YIBAO_RATE_LIMIT", default_value_t = 500.0)]
         rate_limit: f64,
+        /// Person lookups (1101, 2001, 5206) per institution per minute; 0: no limit.
+        #[arg(long, env = "YIBAO_LOOKUP_LIMIT", default_value_t = 300.0)]
+        lookup_limit: f64,
     },
     /// Institution credentials (x-tif-paasid and secret): issue, rotate, revoke, list.
     #[command(subcommand)]
@@ -123,7 +126,7 @@ type Res = Result<(), String>;
 fn run(cli: Cli) -> Res {
     match cli.cmd {
         Cmd::Calc { case } => calc(&case),
-        Cmd::Serve { listen, demo, create, persons, auth, rate_limit } => {
+        Cmd::Serve { listen, demo, create, persons, auth, rate_limit, lookup_limit } => {
             let store = open(&cli.db, demo || create)?;
             if demo {
                 seed_if_empty(&store, persons)?;
@@ -134,6 +137,7 @@ fn run(cli: Cli) -> Res {
             let limits = yibao_gateway::Limits {
                 rate_per_sec: rate_limit,
                 burst: (rate_limit * 2.0).max(1.0),
+                lookups_per_min: lookup_limit,
                 ..Default::default()
             };
             serve(yibao_gateway::App::with_auth(store, auth, limits), &listen)

@@ -87,12 +87,17 @@ pub struct Done {
 
 type WriteFn = fn(&Ctx, &mut dyn Tx) -> Result<Done>;
 type ReadFn = fn(&Ctx, &mut dyn Tx) -> Result<Value>;
+/// A read of one person's data: its answer and the psn_no it is about.
+type PersonReadFn = fn(&Ctx, &mut dyn Tx) -> Result<(Value, String)>;
 type StageFn = fn(&Ctx, &mut dyn Tx) -> Result<fees::Upload>;
 type ApplyFn = fn(&Ctx, &mut dyn Tx, &fees::Upload) -> Result<Done>;
 
 enum Handler {
     Write(WriteFn),
     Read(ReadFn),
+    /// A read of a person's data (see [`PERSON_LOOKUPS`]): answered only once it is in the
+    /// institution's audit chain.
+    PersonRead(PersonReadFn),
     /// A write whose heavy part (reference reads, classification, the answer and its JSON) is
     /// done on a read snapshot first, outside the single writer; the apply step then re-checks
     /// what may have changed and writes, answering the staged text. If staging fails, the whole
@@ -108,9 +113,9 @@ fn handler(infno: &str) -> Option<Handler> {
         "9002" => W(sign::sign_out),
         "9101" => W(reconcile::upload_file),
         "9102" => R(reconcile::download_file),
-        "1101" => R(person::info),
+        "1101" => Handler::PersonRead(person::info),
         "1201" => R(query::institutions),
-        "2001" => R(person::benefit_check),
+        "2001" => Handler::PersonRead(person::benefit_check),
         "1312" => R(catalog::hilist),
         "1316" => R(catalog::medlist_map),
         "1317" => R(catalog::medins_map),
@@ -140,7 +145,7 @@ fn handler(infno: &str) -> Option<Handler> {
         "2601" => W(reverse::by_msgid),
         "5201" => R(query::visits),
         "5203" => R(query::settlements),
-        "5206" => R(query::cumulative),
+        "5206" => Handler::PersonRead(query::cumulative),
         "3201" => R(reconcile::total),
         "3202" => W(reconcile::detail),
         _ => return None,
@@ -153,6 +158,10 @@ pub const INFNOS: &[&str] = &[
     "2203", "2203A", "2204", "2205", "2206", "2206A", "2207", "2207A", "2208", "2401", "2402", "2403", "2404", "2405",
     "2301", "2302", "2303", "2304", "2305", "2101", "2102", "2103", "2601", "5201", "5203", "5206", "3201", "3202",
 ];
+
+/// Reads about one person (identity, entitlement, totals): each is audited, and each counts
+/// against the institution's person-lookup limit ([`crate::auth::Guard::lookup_limit`]).
+pub const PERSON_LOOKUPS: &[&str] = &["1101", "2001", "5206"];
 
 /// Transactions that bind a presented e-credential to their visit (see [`ecred`]).
 const BINDS_ECRED: &[&str] = &["2201", "2401", "2102", "2207", "2207A", "2304"];
@@ -174,6 +183,17 @@ pub fn dispatch(ctx: &Ctx) -> Result<Output> {
                 f(ctx, tx)
             })
             .map(Output::Value),
+        Handler::PersonRead(f) => {
+            let (out, psn_no) = ctx.store.read(|tx| {
+                caller(ctx, tx)?;
+                if let Some((_, t)) = &ec {
+                    ecred::check_unused(tx, t, &ctx.env.input, false)?;
+                }
+                f(ctx, tx)
+            })?;
+            audit_read(ctx, &psn_no)?;
+            Ok(Output::Value(out))
+        }
         Handler::Write(f) => write(ctx, &f, ec.map(|(_, t)| t)),
         // Staging pays off only where writes queue for one writer (SQLite). PostgreSQL writes
         // in parallel under row locks, and staging would only add a transaction's round trips.
@@ -252,6 +272,24 @@ fn write(
         st::msg_put(tx, &record)?;
         Ok(Output::Json(record.response))
     })
+}
+
+/// Appends a read of a person's data to the institution's audit chain: one small write (the
+/// chain's head and one record), no msgid record (a read changes nothing to replay).
+fn audit_read(ctx: &Ctx, psn_no: &str) -> Result<()> {
+    let env = ctx.env;
+    let actor = format!("{}/{}", env.fixmedins_code, env.opter);
+    let detail = format!("msgid={} read psn_no={psn_no}", env.msgid);
+    let entry = audit::Entry {
+        stream: &env.fixmedins_code,
+        at_time: ctx.now.0,
+        actor: &actor,
+        action: &env.infno,
+        target: psn_no,
+        detail: &detail,
+    };
+    ctx.store.write(|tx| audit::append(tx, &entry).map(drop))?;
+    Ok(())
 }
 
 /// A msgid seen before: the same request gets the first answer again; anything else is refused.

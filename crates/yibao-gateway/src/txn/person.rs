@@ -1,73 +1,156 @@
-//! 1101 person information and 2001 benefit check.
+//! 1101 person information and 2001 benefit check, and who may ask: a person's identity is
+//! given only for the credential the patient presents ([`Presented`]), a psn_no answers only an
+//! institution treating the person ([`related`]), and a visit opens only on the person's own
+//! credential ([`Presented::check_holder`]).
 
 use super::Ctx;
 use crate::error::{biz, Result};
-use crate::input::object;
+use crate::input::{object, Node};
 use serde_json::{json, Value};
 use yibao_domain::codes::IdCardNo;
-use yibao_domain::registry::{Enrollment, Person};
+use yibao_domain::registry::{Enrollment, Person, CERT_TYPE_ID_CARD};
 use yibao_domain::Date;
-use yibao_store::{registry, Tx};
+use yibao_store::{registry, settlement as st, Tx};
 
-/// Finds the person a credential names. 02 is the resident ID number; 03 the social security
-/// card (its number is the ID number, and card_sn is required); a psn_no may be given directly.
-pub fn resolve(
-    tx: &mut dyn Tx,
-    cert_type: Option<&str>,
-    cert_no: Option<&str>,
-    card_sn: Option<&str>,
-    psn_no: Option<&str>,
-) -> Result<Person> {
-    if let Some(p) = psn_no {
-        return registry::person_by_psn_no(tx, p)?.ok_or_else(|| biz(format!("psn_no {p}: no such insured person")));
+/// A patient's credential (就诊凭证) as presented at the counter: `mdtrt_cert_type` 01 the
+/// e-credential token, 02 the resident ID number, 03 the social security card (its number is
+/// the ID number; `card_sn`, the card's serial, is required with it).
+pub struct Presented {
+    pub cert_type: String,
+    pub cert_no: String,
+    /// Where it was read (`input.data`), for error messages.
+    pub path: String,
+}
+
+impl Presented {
+    /// The credential a node carries; None when it names no `mdtrt_cert_type`.
+    pub fn of(d: &Node) -> Result<Option<Presented>> {
+        if d.opt_str("mdtrt_cert_type")?.is_none() {
+            return Ok(None);
+        }
+        let cert_type = d.code("mdtrt_cert_type", &["01", "02", "03"])?;
+        let cert_no = d.opt_str_max("mdtrt_cert_no", crate::ecred::TOKEN_MAX)?.ok_or_else(|| {
+            biz(format!("{}.mdtrt_cert_no: required: the number of the credential the patient presents", d.path))
+        })?;
+        // card_sn is checked for presence only: no register of issued cards is kept.
+        if cert_type == "03" && d.opt_str_max("card_sn", 32)?.is_none() {
+            return Err(biz(format!("{}.card_sn: required when mdtrt_cert_type is 03 (social security card)", d.path)));
+        }
+        Ok(Some(Presented { cert_type, cert_no, path: d.path.to_owned() }))
     }
-    let t = cert_type.ok_or_else(|| biz("input.data.mdtrt_cert_type: required"))?;
-    let no = cert_no.ok_or_else(|| biz("input.data.mdtrt_cert_no: required"))?;
-    match t {
-        "02" | "03" => {
-            if t == "03" && card_sn.is_none() {
-                return Err(biz("input.data.card_sn: required when mdtrt_cert_type is 03 (social security card)"));
-            }
-            let id = IdCardNo::parse(no).map_err(|e| biz(format!("input.data.mdtrt_cert_no: {e}")))?;
-            registry::person_by_cert(tx, "01", id.expose())?
-                .ok_or_else(|| biz(format!("no insured person holds ID number {}", id.masked())))
+
+    /// The credential a node must carry (a visit is opened only on one).
+    pub fn required(d: &Node) -> Result<Presented> {
+        Presented::of(d)?.ok_or_else(|| {
+            biz(format!(
+                "{}.mdtrt_cert_type: required: the credential the patient presents (01, 02 or 03) with mdtrt_cert_no",
+                d.path
+            ))
+        })
+    }
+
+    fn id_number(&self) -> Result<IdCardNo> {
+        IdCardNo::parse(&self.cert_no).map_err(|e| biz(format!("{}.mdtrt_cert_no: {e}", self.path)))
+    }
+
+    /// Checks that the credential is the person's own: 02 and 03 the person's ID number, 01 a
+    /// token naming the person (verified again here: whoever calls this trusts nothing else).
+    pub fn check_holder(&self, tx: &mut dyn Tx, p: &registry::PersonCore) -> Result<()> {
+        let holds = match self.cert_type.as_str() {
+            "01" => token_person(tx, &self.cert_no)? == p.psn_no,
+            _ => registry::holds_cert(tx, p, CERT_TYPE_ID_CARD, self.id_number()?.expose())?,
+        };
+        if !holds {
+            return Err(biz(format!(
+                "{}.mdtrt_cert_no: the credential presented (mdtrt_cert_type {}) is not that of psn_no {}",
+                self.path, self.cert_type, p.psn_no
+            )));
         }
-        "01" => {
-            // The e-credential token (医保电子凭证): signed by the platform, bound to one person.
-            let v = yibao_store::db::vault_of(tx, "e-credential")?;
-            let t = crate::ecred::verify(&v, no, crate::clock::unix_of(crate::clock::now().0))?;
-            registry::person_by_psn_no(tx, &t.psn_no)?
-                .ok_or_else(|| biz(format!("the e-credential names psn_no {}, who is not an insured person", t.psn_no)))
-        }
-        other => Err(biz(format!("input.data.mdtrt_cert_type: {other:?} is not one of 01, 02, 03"))),
+        Ok(())
     }
 }
 
-pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
-    let data = object(&ctx.env.input, "data")?;
-    let d = data.node();
-    let cert_type = d.opt_str("mdtrt_cert_type")?;
-    let at = d.opt_time("begntime")?;
-    let on = at.unwrap_or(ctx.now).date();
-    let p = match (d.opt_str("certno")?, cert_type.as_deref()) {
-        (Some(c), None) => {
-            // The ID number came in certno: a bad one is named as sent.
-            IdCardNo::parse(&c).map_err(|e| biz(format!("{}.certno: {e}", d.path)))?;
-            resolve(tx, Some("02"), Some(&c), None, None)?
+/// A credential given with a request about a visit already opened (2206/2207, 2303/2304) must
+/// be the visit's person's too: another person's number at the counter is a mix-up, and the
+/// answer would settle against the visit's person. Only checked when a number is given (the
+/// spec lets the HIS send the type alone); 01 tokens are checked against psn_no for every
+/// transaction ([`crate::ecred::presented`]).
+pub fn check_given(tx: &mut dyn Tx, d: &Node, psn_no: &str) -> Result<()> {
+    let t = d.opt_str("mdtrt_cert_type")?;
+    let Some(cert_type) = t.filter(|t| t == "02" || t == "03") else { return Ok(()) };
+    let Some(cert_no) = d.opt_str_max("mdtrt_cert_no", crate::ecred::TOKEN_MAX)? else { return Ok(()) };
+    let p =
+        registry::person_core(tx, psn_no)?.ok_or_else(|| biz(format!("psn_no {psn_no}: no such insured person")))?;
+    Presented { cert_type, cert_no, path: d.path.to_owned() }.check_holder(tx, &p)
+}
+
+/// The psn_no an e-credential token names, once its signature and expiry are checked.
+fn token_person(tx: &mut dyn Tx, token: &str) -> Result<String> {
+    let v = yibao_store::db::vault_of(tx, "e-credential")?;
+    Ok(crate::ecred::verify(&v, token, crate::clock::unix_of(crate::clock::now().0))?.psn_no)
+}
+
+/// Finds the person a presented credential names. 02 needs the holder's name as well (an ID
+/// number alone is no proof of presence: numbers are printed on many documents); an unknown
+/// number and a wrong name get the same answer, so the lookup does not confirm who is insured.
+pub fn resolve(tx: &mut dyn Tx, c: &Presented, psn_name: Option<&str>) -> Result<Person> {
+    let path = &c.path;
+    match c.cert_type.as_str() {
+        "01" => {
+            let psn_no = token_person(tx, &c.cert_no)?;
+            let p = registry::person_by_psn_no(tx, &psn_no)?
+                .ok_or_else(|| biz(format!("the e-credential names psn_no {psn_no}, who is not an insured person")))?;
+            if psn_name.is_some_and(|n| n != p.psn_name) {
+                return Err(biz(format!("{path}.psn_name does not match the holder of the credential")));
+            }
+            Ok(p)
         }
-        _ => resolve(
-            tx,
-            cert_type.as_deref(),
-            d.opt_str_max("mdtrt_cert_no", crate::ecred::TOKEN_MAX)?.as_deref(),
-            d.opt_str("card_sn")?.as_deref(),
-            d.opt_str("psn_no")?.as_deref(),
-        )?,
-    };
-    if let Some(name) = d.opt_str("psn_name")? {
-        if name != p.psn_name {
-            return Err(biz("psn_name does not match the holder of the credential"));
+        t => {
+            let id = c.id_number()?;
+            let name = match (t, psn_name) {
+                ("02", None) => {
+                    return Err(biz(format!(
+                        "{path}.psn_name: required with mdtrt_cert_type 02 (the holder's name as on the ID card)"
+                    )))
+                }
+                (_, name) => name,
+            };
+            registry::person_by_cert(tx, CERT_TYPE_ID_CARD, id.expose())?
+                .filter(|p| name.is_none_or(|n| n == p.psn_name))
+                .ok_or_else(|| biz(format!("no insured person holds ID number {} with that name", id.masked())))
         }
     }
+}
+
+/// The credential of a 1101: `mdtrt_cert_type` with its number, or the spec's `psn_cert_type`
+/// 01 and `certno` (an ID card, as 02). A psn_no alone names nobody: a person's identity is
+/// given only to an institution where the person presented a credential.
+fn credential_1101(d: &Node) -> Result<Presented> {
+    if let Some(c) = Presented::of(d)? {
+        return Ok(c);
+    }
+    match (d.opt_str("certno")?, d.opt_str("psn_cert_type")?.as_deref()) {
+        (Some(certno), None | Some("01")) => {
+            // The ID number came in certno: a bad one is named as sent.
+            IdCardNo::parse(&certno).map_err(|e| biz(format!("{}.certno: {e}", d.path)))?;
+            Ok(Presented { cert_type: "02".into(), cert_no: certno, path: d.path.to_owned() })
+        }
+        (Some(_), Some(other)) => Err(biz(format!("{}.psn_cert_type: {other:?}: only 01 (resident ID card) is looked up", d.path))),
+        (None, _) => Err(biz(format!(
+            "{}.mdtrt_cert_type: required: a person is looked up by the credential presented (01 e-credential; 02 ID number with psn_name; 03 social security card with card_sn), not by psn_no",
+            d.path
+        ))),
+    }
+}
+
+/// 1101: the person and their account, for the institution where they presented a credential.
+pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, String)> {
+    let data = object(&ctx.env.input, "data")?;
+    let d = data.node();
+    let at = d.opt_time("begntime")?;
+    let on = at.unwrap_or(ctx.now).date();
+    let cred = credential_1101(&d)?;
+    let p = resolve(tx, &cred, d.opt_str("psn_name")?.as_deref())?;
     let enrollments = registry::enrollments_as_of(tx, &p.psn_no, on)?;
     // Asked about a past day, the balance is the one at the end of that day.
     let balc = match at {
@@ -81,7 +164,7 @@ pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
         .iter()
         .map(|i| json!({ "psn_idet_type": i.psn_idet_type, "psn_type_lv": i.psn_type_lv, "memo": i.memo, "begntime": i.begndate.to_string(), "endtime": i.enddate.map(|d| d.to_string()) }))
         .collect();
-    Ok(json!({ "baseinfo": baseinfo(&p, on), "insuinfo": insuinfo, "idetinfo": idetinfo }))
+    Ok((json!({ "baseinfo": baseinfo(&p, on), "insuinfo": insuinfo, "idetinfo": idetinfo }), p.psn_no))
 }
 
 pub fn baseinfo(p: &Person, on: Date) -> Value {
@@ -129,13 +212,45 @@ pub fn eligible(
         .ok_or_else(|| biz(format!("psn_no {psn_no} is not insured under insutype {insutype} on {on}")))
 }
 
-pub fn benefit_check(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
+/// How long after a visit began its institution may still ask about the person by psn_no.
+const RELATION_SECS: i64 = 30 * 86_400;
+
+/// The person a request names by psn_no, when the calling institution may ask about them: the
+/// request carries the patient's credential (`mdtrt_cert_type` and its number, as 1101), or the
+/// institution has a current visit of the person (open or discharged, or begun within 30 days).
+/// 2001 and 5206 carry only a psn_no in the spec: a HIS calls them for a patient it is treating,
+/// after 1101 and registration, so an unmodified HIS keeps working while a psn_no alone, from
+/// anywhere, no longer reveals anyone's entitlements or totals. Refused alike whether the
+/// person exists or not.
+pub fn related(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, psn_no: &str) -> Result<registry::PersonCore> {
+    let not_related = || {
+        biz(format!(
+            "psn_no {psn_no}: not a patient of {} (no current visit there); present the patient's credential (mdtrt_cert_type, mdtrt_cert_no)",
+            ctx.env.fixmedins_code
+        ))
+    };
+    let p = registry::person_core(tx, psn_no)?;
+    match (Presented::of(d)?, p) {
+        (Some(c), Some(p)) => c.check_holder(tx, &p).map(|_| p),
+        (Some(_), None) => Err(not_related()),
+        (None, p) => {
+            let since = ctx.now.0 - RELATION_SECS;
+            match p {
+                Some(p) if st::has_current_visit(tx, psn_no, &ctx.env.fixmedins_code, since)? => Ok(p),
+                _ => Err(not_related()),
+            }
+        }
+    }
+}
+
+/// 2001: whether the person is entitled, for an institution treating them ([`related`]).
+pub fn benefit_check(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, String)> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
     let psn_no = d.str_max("psn_no", 30)?;
     let insutype = d.str_max("insutype", 6)?;
     let on = d.opt_time("begntime")?.unwrap_or(ctx.now).date();
-    let p = resolve(tx, None, None, None, Some(&psn_no))?;
+    let p = related(ctx, tx, &d, &psn_no)?;
     let (flag, reason) = match eligible(tx, &p.psn_no, p.death_date, &insutype, on) {
         Ok(_) => ("1", Value::Null),
         Err(e) => ("0", Value::String(e.to_string())),
@@ -145,8 +260,9 @@ pub fn benefit_check(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
         "510" => "510100",
         _ => "310100",
     };
-    Ok(json!({ "trtinfo": [{
+    let out = json!({ "trtinfo": [{
         "psn_no": psn_no, "trt_chk_type": "1", "fund_pay_type": fund, "trt_enjymnt_flag": flag,
         "begndate": on.to_string(), "enddate": Value::Null, "trt_chk_rslt": reason,
-    }]}))
+    }]});
+    Ok((out, psn_no))
 }

@@ -1,7 +1,7 @@
 //! Queries: 1201 institutions, 5201 visits, 5203 settlements, 5206 cumulative totals. An
 //! institution sees visits and settlements made at itself only.
 
-use super::person::resolve;
+use super::person::related;
 use super::Ctx;
 use crate::error::{biz, GatewayError, Result};
 use crate::input::object;
@@ -79,10 +79,11 @@ pub fn settlements(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
     Ok(json!({ "setlinfos": out }))
 }
 
-pub fn cumulative(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
+/// 5206: a person's totals, for an institution treating them ([`related`]).
+pub fn cumulative(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, String)> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
-    let p = resolve(tx, None, None, None, Some(&d.str_max("psn_no", 30)?))?;
+    let p = related(ctx, tx, &d, &d.str_max("psn_no", 30)?)?;
     let cum_ym = d.opt_str_max("cum_ym", 6)?.unwrap_or_else(|| ctx.now.date().compact()[..6].to_owned());
     let year: i64 = cum_ym
         .get(..4)
@@ -93,5 +94,5 @@ pub fn cumulative(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
         .filter(|(_, _, v)| *v != Fen::ZERO)
         .map(|(insutype, code, cum)| json!({ "insutype": insutype, "year": year.to_string(), "cum_ym": cum_ym, "cum_type_code": code, "cum": cum }))
         .collect();
-    Ok(json!({ "cuminfo": rows }))
+    Ok((json!({ "cuminfo": rows }), p.psn_no))
 }

@@ -321,6 +321,7 @@ fn settlement_row(ctx: &Ctx, b: &Basis, setl_id: &str, body: &Value, balc: Fen, 
 /// `write`: lock the visit for a settlement; a pre-settlement reads a snapshot and locks nothing.
 fn outpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<Basis> {
     let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), write)?;
+    super::person::check_given(tx, d, &v.psn_no)?;
     if VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient) {
         return Err(biz(format!("mdtrt_id {} is an inpatient stay: use 2303/2304", v.mdtrt_id)));
     }
@@ -382,6 +383,7 @@ pub fn settle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
 
 fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<(Basis, bool)> {
     let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), write)?;
+    super::person::check_given(tx, d, &v.psn_no)?;
     if !VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient) {
         return Err(biz(format!("mdtrt_id {} is not an inpatient stay: use 2206/2207", v.mdtrt_id)));
     }
@@ -436,8 +438,7 @@ fn pharmacy_basis(ctx: &Ctx, tx: &mut dyn Tx, write: bool) -> Result<Basis> {
         insutype: &insutype,
         med_type: d.opt_str_max("med_type", 6)?.unwrap_or_else(|| "41".into()),
         begntime: d.opt_time_by("begntime", ctx.now)?.unwrap_or(ctx.now),
-        cert_type: d.code("mdtrt_cert_type", &["01", "02", "03"])?,
-        cert_no: d.opt_str_max("mdtrt_cert_no", crate::ecred::TOKEN_MAX)?,
+        cert: super::person::Presented::required(&d)?,
         ipt_otp_no: d.opt_str_max("ipt_otp_no", 30)?.unwrap_or_else(|| ctx.env.msgid.clone()),
         dise: (None, None),
         info: json!({}),

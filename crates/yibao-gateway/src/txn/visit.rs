@@ -1,7 +1,7 @@
 //! Visits: outpatient registration (2201/2202/2203) and admission, discharge and their changes
 //! and cancels (2401–2405).
 
-use super::person::eligible;
+use super::person::{eligible, Presented};
 use super::{done, event, own_visit, Ctx, Done};
 use crate::error::{biz, Result};
 use crate::input::{object, rows, Node, Obj};
@@ -23,8 +23,9 @@ pub(super) struct NewVisit<'a> {
     pub(super) insutype: &'a str,
     pub(super) med_type: String,
     pub(super) begntime: DateTime,
-    pub(super) cert_type: String,
-    pub(super) cert_no: Option<String>,
+    /// The patient's credential: it must be the person's own (a visit settles against the
+    /// account of the person it names).
+    pub(super) cert: Presented,
     pub(super) ipt_otp_no: String,
     pub(super) dise: (Option<String>, Option<String>),
     pub(super) info: Value,
@@ -44,6 +45,7 @@ pub(super) fn build_visit(ctx: &Ctx, tx: &mut dyn Tx, n: NewVisit, pharmacy_ok: 
     }
     let p = registry::person_core(tx, n.psn_no)?
         .ok_or_else(|| biz(format!("psn_no {}: no such insured person", n.psn_no)))?;
+    n.cert.check_holder(tx, &p)?;
     let e = eligible(tx, &p.psn_no, p.death_date, n.insutype, n.begntime.date())?;
     if let Some(claimed) = &ctx.env.insuplc_admdvs {
         if !same_city(claimed, &e.insuplc_admdvs) {
@@ -71,8 +73,8 @@ pub(super) fn build_visit(ctx: &Ctx, tx: &mut dyn Tx, n: NewVisit, pharmacy_ok: 
         begntime: n.begntime.0,
         endtime: None,
         stas: visit_stas::OPEN.to_owned(),
-        mdtrt_cert_type: n.cert_type,
-        mdtrt_cert_no: n.cert_no,
+        mdtrt_cert_type: n.cert.cert_type,
+        mdtrt_cert_no: Some(n.cert.cert_no),
         dise_codg: n.dise.0,
         dise_name: n.dise.1,
         adm_seq: None,
@@ -108,25 +110,19 @@ fn med_type_of(d: &Node, f: &str, want_inpatient: bool, default: &str) -> Result
     }
 }
 
-fn cert(d: &Node) -> Result<(String, Option<String>)> {
-    let t = d.code("mdtrt_cert_type", &["01", "02", "03"])?;
-    Ok((t, d.opt_str_max("mdtrt_cert_no", crate::ecred::TOKEN_MAX)?))
-}
-
 pub fn register(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
     let psn_no = d.str_max("psn_no", 30)?;
     let insutype = d.str_max("insutype", 6)?;
-    let (cert_type, cert_no) = cert(&d)?;
+    let cert = Presented::required(&d)?;
     let info = pick(&d, &["atddr_no", "dr_name", "dept_code", "dept_name", "caty"])?;
     let n = NewVisit {
         psn_no: &psn_no,
         insutype: &insutype,
         med_type: med_type_of(&d, "med_type", false, "11")?,
         begntime: d.time_by("begntime", ctx.now)?,
-        cert_type,
-        cert_no,
+        cert,
         ipt_otp_no: d.str_max("ipt_otp_no", 30)?,
         dise: (None, None),
         info,
@@ -233,7 +229,7 @@ pub fn admit(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let d = info.node();
     let psn_no = d.str_max("psn_no", 30)?;
     let insutype = d.str_max("insutype", 6)?;
-    let (cert_type, cert_no) = cert(&d)?;
+    let cert = Presented::required(&d)?;
     let mut stored = info.map.clone().into_owned();
     stored.insert("diseinfo".into(), Value::Array(diagnoses(&ctx.env.input, &psn_no)?));
     let n = NewVisit {
@@ -241,8 +237,7 @@ pub fn admit(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
         insutype: &insutype,
         med_type: med_type_of(&d, "med_type", true, "21")?,
         begntime: d.time_by("begntime", ctx.now)?,
-        cert_type,
-        cert_no,
+        cert,
         ipt_otp_no: d.str_max("ipt_no", 30)?,
         dise: dise(&d)?,
         info: json!({ "mdtrtinfo": Value::Object(stored) }),

@@ -196,6 +196,20 @@ pub fn person(store: &Store, region: &str, insutype: &str, prefix: &str, min_bal
         .unwrap()
 }
 
+/// A person's name (sealed at rest, so from the registry): 1101 by ID number needs it.
+pub fn psn_name(store: &Store, psn_no: &str) -> String {
+    store
+        .read(|tx| yibao_store::registry::person_by_psn_no(tx, psn_no).map_err(|e| DbError::Other(e.to_string())))
+        .unwrap()
+        .unwrap_or_else(|| panic!("no person {psn_no}"))
+        .psn_name
+}
+
+/// 1101 input for a person by ID card (02): the number and the holder's name.
+pub fn by_id_card(store: &Store, psn: &(String, String)) -> serde_json::Value {
+    json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1, "psn_name": psn_name(store, &psn.0) } })
+}
+
 /// A hospital of `region` with hosp_lv `lv`.
 pub fn hospital(store: &Store, region: &str, lv: &str) -> String {
     text(store, &format!("SELECT fixmedins_code FROM institution WHERE admdvs = '{region}' AND hosp_lv = '{lv}' AND fixmedins_type = '1' ORDER BY fixmedins_code LIMIT 1"))

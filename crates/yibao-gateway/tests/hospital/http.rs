@@ -27,7 +27,7 @@ fn the_interface_answers_over_http() {
     let app = yibao_gateway::App::with_auth((*store).clone(), yibao_gateway::AuthMode::Off, Default::default());
     rt.spawn(async move { axum::serve(listener, yibao_gateway::router(app)).await });
 
-    let env = h.envelope("1101", &h.msgid(), json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1 } }));
+    let env = h.envelope("1101", &h.msgid(), by_id_card(&store, &psn));
     let (status, r) = post(addr, "/fsi/api/rsfComIfsService/callService", &env.to_string());
     assert!(status.contains("200"), "{status}");
     assert_eq!(r["infcode"], 0, "{r}");
@@ -37,7 +37,7 @@ fn the_interface_answers_over_http() {
     assert!(refid.starts_with("110100"));
     assert_eq!(r["refmsg_time"].as_str().unwrap().len(), 17);
 
-    let mut env = h.envelope("", &h.msgid(), json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1 } }));
+    let mut env = h.envelope("", &h.msgid(), by_id_card(&store, &psn));
     env.as_object_mut().unwrap().remove("infno");
     let (_, r) = post(addr, "/fsi/api/fsiPsnInfoService/queryPsnInfo", &env.to_string());
     assert_eq!(r["infcode"], 0, "the old path supplies infno 1101: {r}");

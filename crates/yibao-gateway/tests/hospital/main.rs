@@ -5,6 +5,7 @@ mod client;
 mod errors;
 mod fuzz_corpus;
 mod http;
+mod identity;
 mod inpatient;
 mod outpatient;
 mod pharmacy;

@@ -9,7 +9,7 @@ pub(crate) fn register_and_upload(h: &Hospital, psn: &(String, String)) -> (Stri
     let (psn_no, certno) = psn;
     h.ok("9001", json!({ "signIn": { "opter_no": "0001", "mac": "00:00", "ip": "127.0.0.1" } }));
     let info =
-        h.ok("1101", json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "psn_cert_type": "01" } }));
+        h.ok("1101", json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "psn_cert_type": "01", "psn_name": psn_name(h.store, psn_no) } }));
     assert_eq!(info["baseinfo"]["psn_no"], psn_no.as_str());
     let reg = h.ok("2201", json!({ "data": { "psn_no": psn_no, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "ipt_otp_no": h.msgid(), "atddr_no": "D001", "dr_name": "王医生", "dept_code": "01", "dept_name": "内科", "caty": "A03" } }));
     let mdtrt_id = reg["data"]["mdtrt_id"].as_str().unwrap().to_owned();

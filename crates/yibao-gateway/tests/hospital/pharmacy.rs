@@ -4,7 +4,7 @@ use yibao_domain::Fen;
 use yibao_store::Store;
 use yibao_store_tests::conformance;
 
-fn sale(h: &Hospital, psn: &(String, String), medfee: &str) -> Value {
+pub(crate) fn sale(h: &Hospital, psn: &(String, String), medfee: &str) -> Value {
     let a = items(h.store, &h.code, "01", 1);
     let b = items(h.store, &h.code, "02", 1);
     let mut rows = fee_rows("", &psn.0, "", "P", &[(&a[0], "12.80", "2"), (&b[0], "30", "1")]);

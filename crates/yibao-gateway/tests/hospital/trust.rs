@@ -34,8 +34,8 @@ fn system() -> Actor {
 }
 
 /// An envelope of 1101 for a person, as text.
-fn query_1101(h: &Hospital, certno: &str) -> String {
-    h.envelope("1101", &h.msgid(), json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": certno } })).to_string()
+fn query_1101(h: &Hospital, psn: &(String, String)) -> String {
+    h.envelope("1101", &h.msgid(), by_id_card(h.store, psn)).to_string()
 }
 
 fn register_2201(h: &Hospital, psn_no: &str, cert_type: &str, cert_no: &str) -> Value {
@@ -67,7 +67,7 @@ conformance! {
         let h = Hospital::new(store, &hospital(store, "110100", "01"));
         let other = Hospital::new(store, &hospital(store, "110100", "04"));
         let psn = person(store, "110100", "310", "11", 0);
-        let ok = h.raw_with(&h.headers(), query_1101(&h, &psn.1).as_bytes());
+        let ok = h.raw_with(&h.headers(), query_1101(&h, &psn).as_bytes());
         assert_eq!(ok["infcode"], 0, "{ok}");
         let before = counts(store);
         let write = |hd: &AuthHeaders| h.raw_with(hd, h.envelope("9001", &h.msgid(), json!({ "signIn": { "opter_no": "1" } })).to_string().as_bytes());
@@ -97,14 +97,14 @@ conformance! {
 
         // A replayed nonce: the first use passes, the second is refused.
         let once = h.headers();
-        assert_eq!(h.raw_with(&once, query_1101(&h, &psn.1).as_bytes())["infcode"], 0);
-        assert_refused(&h.raw_with(&once, query_1101(&h, &psn.1).as_bytes()), 401, "AUTH_REPLAY");
+        assert_eq!(h.raw_with(&once, query_1101(&h, &psn).as_bytes())["infcode"], 0);
+        assert_refused(&h.raw_with(&once, query_1101(&h, &psn).as_bytes()), 401, "AUTH_REPLAY");
 
         // Rotation: the old secret works during the overlap, not after it.
         let rotated = admin::rotate_credential(store, &system(), &h.paasid, 600).unwrap();
         let new_secret = rotated["secret"].as_str().unwrap().to_owned();
         h.app.guard.forget_credential(&h.paasid);
-        let q = |secret: &str| h.raw_with(&AuthHeaders::sign(&h.paasid, secret, unix_now(), &nonce()), query_1101(&h, &psn.1).as_bytes());
+        let q = |secret: &str| h.raw_with(&AuthHeaders::sign(&h.paasid, secret, unix_now(), &nonce()), query_1101(&h, &psn).as_bytes());
         assert_eq!(q(&h.secret)["infcode"], 0, "the old secret during the overlap");
         assert_eq!(q(&new_secret)["infcode"], 0);
         store.write(|tx| yibao_store::credential::rotate(tx, &h.paasid, unix_now() - 1, unix_now())).unwrap();
@@ -125,7 +125,7 @@ conformance! {
         let psn = person(store, "110100", "310", "11", 0);
         let signed = |h: &Hospital, signtype: &str, sign: &dyn Fn(&str) -> String, tamper: bool| {
             let hd = h.headers();
-            let mut env = h.envelope("1101", &h.msgid(), json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": psn.1 } }));
+            let mut env = h.envelope("1101", &h.msgid(), by_id_card(store, &psn));
             let s = yibao_gateway::auth::Signed {
                 infno: "1101", msgid: env["msgid"].as_str().unwrap(), fixmedins_code: &h.code,
                 signtype: Some(signtype), cainfo: None, input: Some(&env["input"]),
@@ -304,8 +304,15 @@ conformance! {
         assert_eq!(seen["certno"], masked.as_str());
         assert!(!seen.to_string().contains(&bj.1));
         assert_eq!(admin::read_person(store, &clerk, &bj.0, true).unwrap()["certno"], bj.1.as_str());
-        assert_eq!(code(admin::read_person(store, &clerk, &sh.0, false)), (403, "OUT_OF_SCOPE"));
-        assert_eq!(code(admin::read_person(store, &sh_clerk, &bj.0, false)), (403, "OUT_OF_SCOPE"));
+        // Outside the operator's region is answered exactly as a person who does not exist.
+        let nobody = "110100999999999";
+        let same_as_nobody = |r: Result<Value, admin::AdminError>, asked: &str, none: Result<Value, admin::AdminError>| {
+            let (e, n) = (r.unwrap_err(), none.unwrap_err());
+            assert_eq!((e.status, e.code), (404, "NOT_FOUND"), "{e}");
+            assert_eq!((e.status, e.code, e.message.replace(asked, "?")), (n.status, n.code, n.message.replace(nobody, "?")));
+        };
+        same_as_nobody(admin::read_person(store, &clerk, &sh.0, false), &sh.0, admin::read_person(store, &clerk, nobody, false));
+        same_as_nobody(admin::read_person(store, &sh_clerk, &bj.0, true), &bj.0, admin::read_person(store, &sh_clerk, nobody, true));
         let by_auditor = admin::read_person(store, &auditor, &bj.0, false).unwrap();
         assert!(by_auditor["psn_name"].as_str().unwrap().ends_with('*'), "{by_auditor}");
         assert_eq!(code(admin::read_person(store, &auditor, &bj.0, true)), (403, "FORBIDDEN_ROLE"));
@@ -313,7 +320,7 @@ conformance! {
         assert_eq!(code(admin::issue_credential(store, &clerk, &hospital(store, "110100", "01"), None)), (403, "FORBIDDEN_ROLE"));
         assert_eq!(code(admin::issue_credential(store, &bj_admin, &hospital(store, "310100", "01"), None)), (403, "OUT_OF_SCOPE"));
         assert_eq!(code(admin::verify_audit(store, &clerk)), (403, "FORBIDDEN_ROLE"));
-        assert_eq!(code(admin::issue_ec(store, &sh_clerk, &bj.0, 300)), (403, "OUT_OF_SCOPE"));
+        same_as_nobody(admin::issue_ec(store, &sh_clerk, &bj.0, 300), &bj.0, admin::issue_ec(store, &sh_clerk, nobody, 300));
 
         // A Beijing settlement: Shanghai's clerk may not read it.
         let h = Hospital::new(store, &hospital(store, "110100", "01"));
@@ -321,7 +328,8 @@ conformance! {
         let pre = h.ok("2206", json!({ "data": { "psn_no": bj.0, "mdtrt_cert_type": "02", "mdtrt_cert_no": bj.1, "med_type": "11", "medfee_sumamt": total, "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1", "acct_used_flag": "1", "insutype": "310" } }));
         let setl_id = h.ok("2207", settle_input(&bj.0, &bj.1, &mdtrt_id, &pre))["setlinfo"]["setl_id"].as_str().unwrap().to_owned();
         assert_eq!(admin::read_settlement(store, &auditor, &setl_id).unwrap()["psn_no"], bj.0.as_str());
-        assert_eq!(code(admin::read_settlement(store, &sh_clerk, &setl_id)), (403, "OUT_OF_SCOPE"));
+        let (e, n) = (admin::read_settlement(store, &sh_clerk, &setl_id).unwrap_err(), admin::read_settlement(store, &sh_clerk, "999999999").unwrap_err());
+        assert_eq!((e.status, e.code, e.message.replace(&setl_id, "?")), (404, "NOT_FOUND", n.message.replace("999999999", "?")));
 
         // Sessions: wrong password, lockout, forged and outdated tokens.
         let logins = admin::Logins::default();
@@ -359,9 +367,9 @@ fn rate_limit_refuses_with_429() {
     );
     let psn = person(&store, "110100", "310", "11", 0);
     for _ in 0..3 {
-        assert_eq!(h.raw_with(&h.headers(), query_1101(&h, &psn.1).as_bytes())["infcode"], 0);
+        assert_eq!(h.raw_with(&h.headers(), query_1101(&h, &psn).as_bytes())["infcode"], 0);
     }
-    let r = h.raw_with(&h.headers(), query_1101(&h, &psn.1).as_bytes());
+    let r = h.raw_with(&h.headers(), query_1101(&h, &psn).as_bytes());
     assert_refused(&r, 429, "RATE_LIMITED");
     assert!(err(&r).contains("sent more than 0.5 requests per second"), "{r}");
 }
@@ -444,16 +452,16 @@ fn no_clear_id_number_in_the_logs() {
     rt.spawn(async move { axum::serve(listener, yibao_gateway::router(app)).await });
 
     let post = |hd: &AuthHeaders, body: &str| http_post(addr, "/fsi/api/rsfComIfsService/callService", hd, None, body);
-    let (status, r) = post(&h.headers(), &query_1101(&h, &psn.1));
+    let (status, r) = post(&h.headers(), &query_1101(&h, &psn));
     assert!(status.contains("200") && r["infcode"] == 0, "{status} {r}");
     let mut wrong = psn.1.clone().into_bytes();
     wrong[17] = if wrong[17] == b'1' { b'2' } else { b'1' };
-    let (_, r) = post(&h.headers(), &query_1101(&h, std::str::from_utf8(&wrong).unwrap()));
+    let (_, r) = post(&h.headers(), &query_1101(&h, &(psn.0.clone(), String::from_utf8(wrong.clone()).unwrap())));
     assert_eq!(r["infcode"], -2);
-    let (status, r) = post(&AuthHeaders::sign(&h.paasid, "bad", unix_now(), &nonce()), &query_1101(&h, &psn.1));
+    let (status, r) = post(&AuthHeaders::sign(&h.paasid, "bad", unix_now(), &nonce()), &query_1101(&h, &psn));
     assert!(status.starts_with("HTTP/1.1 401"), "{status} {r}");
     assert!(r["err_msg"].as_str().unwrap().starts_with("AUTH_BAD_SIGNATURE"));
-    let (status, _) = post(&AuthHeaders::default(), &query_1101(&h, &psn.1));
+    let (status, _) = post(&AuthHeaders::default(), &query_1101(&h, &psn));
     assert!(status.starts_with("HTTP/1.1 401"), "{status}");
 
     // The admin API: login, read a person with the number revealed.

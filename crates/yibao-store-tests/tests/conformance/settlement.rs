@@ -18,7 +18,47 @@ fn msg(id: &str) -> MsgRecord {
     }
 }
 
+fn visit(id: &str, fixmedins_code: &str, stas: &str, begntime: i64) -> st::Visit {
+    st::Visit {
+        mdtrt_id: id.into(),
+        psn_no: "P1".into(),
+        insutype: "310".into(),
+        fixmedins_code: fixmedins_code.into(),
+        admdvs: "110100".into(),
+        insuplc_admdvs: "110100".into(),
+        med_type: "11".into(),
+        ipt_otp_no: id.into(),
+        begntime,
+        endtime: None,
+        stas: stas.into(),
+        mdtrt_cert_type: "02".into(),
+        mdtrt_cert_no: Some("11010519491231002X".into()),
+        dise_codg: None,
+        dise_name: None,
+        adm_seq: None,
+        info: "{}".into(),
+        updt_time: begntime,
+    }
+}
+
 conformance! {
+    /// An institution's current visits of a person: open or discharged at any age, others only
+    /// since the given time, cancelled never, and another institution's or person's not at all.
+    fn current_visits_of_an_institution(store: &Store) -> Result<(), DbError> {
+        let (h, other) = ("H11010000001", "H11010000002");
+        let current = |since: i64| store.read(|tx| st::has_current_visit(tx, "P1", h, since));
+        assert!(!current(0)?, "no visit yet");
+        store.write(|tx| st::insert_visit(tx, &visit("V1", other, st::visit_stas::OPEN, 100)))?;
+        store.write(|tx| st::insert_visit(tx, &visit("V2", h, st::visit_stas::CANCELLED, 500)))?;
+        assert!(!current(0)?, "another institution's visit, a cancelled one");
+        assert!(!store.read(|tx| st::has_current_visit(tx, "P2", other, 0))?, "another person");
+        store.write(|tx| st::insert_visit(tx, &visit("V3", h, st::visit_stas::SETTLED, 200)))?;
+        assert!(current(200)? && !current(201)?, "a settled visit counts while recent");
+        store.write(|tx| st::insert_visit(tx, &visit("V4", h, st::visit_stas::DISCHARGED, 50)))?;
+        assert!(current(10_000)?, "a discharged stay counts until it is settled");
+        Ok(())
+    }
+
     /// Accumulator deltas add up, and their negation restores zero.
     fn accumulators_add_and_reverse(store: &Store) -> Result<(), DbError> {
         let d = BTreeMap::from([("I.inpatient".to_owned(), Fen(12_345)), ("ADM".to_owned(), Fen(1))]);

@@ -108,6 +108,13 @@ conformance! {
         let c = old.write(|tx| credential::issue(tx, "H11010000001", None, 10)).unwrap();
         let rotated = keyed(store, &format!("{K2},{K1}"));
         assert_eq!(rotated.read(|tx| reg::person_by_cert(tx, "01", CERT)).unwrap().unwrap().psn_no, "P0");
+        // A presented number is checked against the old key's index too, without opening it.
+        let p0 = rotated.read(|tx| reg::person_core(tx, "P0")).unwrap().unwrap();
+        assert!(rotated.read(|tx| reg::holds_cert(tx, &p0, "01", &CERT.to_lowercase())).unwrap(), "x is X");
+        assert!(!rotated.read(|tx| reg::holds_cert(tx, &p0, "01", "110105194912310038")).unwrap(), "P1's number");
+        assert!(!rotated.read(|tx| reg::holds_cert(tx, &p0, "08", CERT)).unwrap(), "another certificate type");
+        assert_eq!(rotated.read(|tx| reg::person_certno(tx, "P0")).unwrap().as_deref(), Some(CERT));
+        assert_eq!(rotated.read(|tx| reg::person_certno(tx, "P7")).unwrap(), None);
         let dup = rotated.write(|tx| reg::insert_person(tx, &person("P9", CERT), DateTime(0))).unwrap_err();
         assert!(dup.to_string().contains("already registered"), "a duplicate under the old key's index is caught: {dup}");
         let mut after = String::new();
