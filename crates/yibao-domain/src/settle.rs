@@ -249,10 +249,16 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
     out.trace.push(step(
         "deductible",
         format!("{ver}:pools[{g}].deductible"),
-        format!(
-            "{:?} scope, admission #{}, due {dedc}, charged {}",
-            pool.deductible.scope, v.adm_seq, out.act_pay_dedc
-        ),
+        match pool.deductible.scope {
+            Scope::Admission => format!(
+                "charged per admission; admission #{} of the year owes {dedc} (after earlier segments of this stay), charged {}",
+                v.adm_seq, out.act_pay_dedc
+            ),
+            Scope::Year => format!(
+                "charged once a year; {dedc} of it is still owed this year, charged {}",
+                out.act_pay_dedc
+            ),
+        },
         out.act_pay_dedc,
     ));
     let (prior_inscp, prior_dedc) = match pool.bands.scope {
@@ -275,7 +281,7 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
     let table = pool.bands.tables.iter().find(|t| t.matches(v.grade, p.category));
     let walk = match table {
         Some(t) => walk_bands(&t.bands, from, to, reduction, Ratio::ZERO, room),
-        None => BandWalk { paid: Fen::ZERO, over_cap: Fen::ZERO, pieces: vec![] },
+        None => BandWalk { paid: Fen::ZERO, exact: 0, over_cap: Fen::ZERO, pieces: vec![] },
     };
     out.hifp_pay = walk.paid;
     let ratio_base = inscp - out.act_pay_dedc;
@@ -288,9 +294,21 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
         "pooled fund",
         format!("{ver}:pools[{g}].bands"),
         format!(
-            "band range {from}..{to} ({:?}), remote reduction {reduction}, cap room {}: {}",
-            pool.bands.basis,
-            room.map_or("none".to_owned(), |r| r.to_string()),
+            "bands {}, {}; this bill covers {from} to {to} of that amount; {}; {}: {}",
+            match pool.bands.basis {
+                BandBasis::WithDeductible => "measured on the policy-range amount including the deductible",
+                BandBasis::AboveDeductible => "measured on the policy-range amount above the deductible",
+            },
+            match pool.bands.scope {
+                Scope::Admission => "per admission",
+                Scope::Year => "cumulative over the year",
+            },
+            if reduction.0 == 0 {
+                "no remote-care reduction".to_owned()
+            } else {
+                format!("remote care: {reduction} off every ratio")
+            },
+            room.map_or("no annual cap".to_owned(), |r| format!("the annual cap leaves {r}")),
             walk.describe()
         ),
         walk.paid,
@@ -344,26 +362,82 @@ fn push_row(out: &mut Outcome, code: &str, inscp: Fen, limit: Fen, paid: Fen, in
     });
 }
 
+/// One band's part of a walk: `len` of the range falls in the band at `ratio`; `share` is
+/// len × ratio exactly and `pays` what of it the fund pays (less when the cap cuts in), both in
+/// 1/10,000 fen so nothing is rounded before the walk's single rounding point.
+struct Piece {
+    len: Fen,
+    ratio: Ratio,
+    share: i128,
+    pays: i128,
+}
+
 struct BandWalk {
+    /// The exact sum of the pieces, rounded half up once (the rounding point of a fund).
     paid: Fen,
+    exact: i128,
     over_cap: Fen,
-    pieces: Vec<(Fen, Ratio, Fen)>,
+    pieces: Vec<Piece>,
 }
 
 impl BandWalk {
+    /// The walk in plain words: every piece a true statement, the one rounding, the cap.
     fn describe(&self) -> String {
-        let parts: Vec<String> = self.pieces.iter().map(|(len, r, pay)| format!("{len}×{r}={pay}")).collect();
-        let over = if self.over_cap.0 > 0 { format!("; {} over the cap", self.over_cap) } else { String::new() };
-        format!("{}{}", if parts.is_empty() { "nothing".to_owned() } else { parts.join(" + ") }, over)
+        let parts: Vec<String> = self
+            .pieces
+            .iter()
+            .map(|p| {
+                let product = format!("{} × {} = {}", p.len, p.ratio, exact_yuan(p.share));
+                if p.pays == p.share {
+                    product
+                } else if p.pays == 0 {
+                    format!("{product}, capped: pays 0.00 of {}, the annual cap is used up", exact_yuan(p.share))
+                } else {
+                    format!(
+                        "{product}, capped: pays {} of {}, all the annual cap had left",
+                        exact_yuan(p.pays),
+                        exact_yuan(p.share)
+                    )
+                }
+            })
+            .collect();
+        if parts.is_empty() {
+            return "nothing in range, pays 0.00".to_owned();
+        }
+        let rounded = if self.exact == self.paid.0 as i128 * 10_000 {
+            format!("pays {}", self.paid)
+        } else {
+            format!("pays {} rounded half up to {}", exact_yuan(self.exact), self.paid)
+        };
+        let over = if self.over_cap.0 > 0 {
+            format!("; {} of the range is beyond the annual cap", self.over_cap)
+        } else {
+            String::new()
+        };
+        format!("{}; {rounded}{over}", parts.join(" + "))
+    }
+}
+
+/// An exact amount in 1/10,000 fen as yuan, with as many decimals as it needs (at least 2).
+fn exact_yuan(units: i128) -> String {
+    let s = crate::money::format_fixed(units, 6);
+    let keep = s.trim_end_matches('0');
+    let dot = keep.find('.').unwrap_or(keep.len());
+    if keep.len() - dot < 3 {
+        s[..dot + 3].to_owned()
+    } else {
+        keep.to_owned()
     }
 }
 
 /// Pays each band's ratio (less `minus`, plus `plus` points) over the part of [from, to) that
-/// falls in it, each piece rounded half up, stopping at `room`. What the cap cut off is
-/// returned as in-scope amount `over_cap`, for the large-amount layer.
+/// falls in it. The pieces are summed exactly and the sum rounded half up once: rounding each
+/// piece would be up to a fen off per band. `room` (what the annual cap leaves) cuts the exact
+/// sum, so a capped walk pays exactly the room. What the cap cut off is returned as in-scope
+/// amount `over_cap`, for the large-amount layer.
 fn walk_bands(bands: &[Band], from: Fen, to: Fen, minus: Ratio, plus: Ratio, room: Option<Fen>) -> BandWalk {
-    let mut w = BandWalk { paid: Fen::ZERO, over_cap: Fen::ZERO, pieces: vec![] };
-    let mut left = room;
+    let mut w = BandWalk { paid: Fen::ZERO, exact: 0, over_cap: Fen::ZERO, pieces: vec![] };
+    let mut left = room.map(|r| r.0.max(0) as i128 * 10_000);
     let mut lo = Fen(i64::MIN);
     for b in bands {
         let hi = b.upto.unwrap_or(Fen(i64::MAX));
@@ -374,19 +448,23 @@ fn walk_bands(bands: &[Band], from: Fen, to: Fen, minus: Ratio, plus: Ratio, roo
         }
         let len = z - a;
         let ratio = Ratio((b.ratio.0 + plus.0).min(Ratio::ONE.0)).minus(minus);
-        let mut pay = len.mul_ratio(ratio);
+        let share = len.0 as i128 * ratio.0 as i128;
+        let mut pays = share;
         if let Some(l) = left.as_mut() {
-            if pay > *l {
+            if share > *l {
                 // Only `covered` of this piece fits under the cap; the rest is over it.
-                let covered =
-                    if ratio.0 == 0 { len } else { Fen((l.0 as i128 * 10_000 / ratio.0 as i128) as i64).min(len) };
-                w.over_cap += len - covered;
-                pay = *l;
+                let covered = if ratio.0 == 0 { len.0 } else { (*l / ratio.0 as i128).min(len.0 as i128) as i64 };
+                w.over_cap += len - Fen(covered);
+                pays = *l;
             }
-            *l -= pay;
+            *l -= pays;
         }
-        w.pieces.push((len, ratio, pay));
-        w.paid += pay;
+        w.pieces.push(Piece { len, ratio, share, pays });
+        w.exact += pays;
+    }
+    w.paid = Fen(crate::money::div_round_half_up(w.exact, 10_000));
+    if let Some(r) = room {
+        w.paid = w.paid.min(r.max(Fen::ZERO));
     }
     w
 }
@@ -416,9 +494,13 @@ fn pay_serious(input: &SettleInput, over_cap: Fen, out: &mut Outcome) {
     let p0 = ytd(input, cum::SERIOUS_BASE);
     let walk = walk_bands(&s.bands, p0.max(dedc), p0 + base, Ratio::ZERO, plus, room);
     let info = format!(
-        "basis {:?} {base}, cumulative before {p0}, deductible {dedc}{}: {}",
-        s.basis,
-        if hard.is_some() { " (hardship)" } else { "" },
+        "{} {base}, {p0} counted earlier this year, annual deductible {dedc}{}, {}: {}",
+        match s.basis {
+            SeriousBasis::PersonalBurden => "policy-range burden left after the basic fund",
+            SeriousBasis::OverBasicCap => "policy-range amount beyond the basic fund's annual cap",
+        },
+        if hard.is_some() { " (hardship terms)" } else { "" },
+        room.map_or("no annual cap".to_owned(), |r| format!("the annual cap leaves {r}")),
         walk.describe()
     );
     out.trace.push(step("serious illness layer", format!("{}:serious", input.policy.ver), info.clone(), walk.paid));
@@ -446,12 +528,23 @@ fn pay_civil_servant(input: &SettleInput, out: &mut Outcome) {
     let remaining = (out.inscp_scp_amt - out.hifp_pay - out.hifmi_pay - out.hifob_pay).max(Fen::ZERO);
     let dedc_part = out.act_pay_dedc.min(remaining);
     let rest = remaining - dedc_part;
-    let mut pay = dedc_part.mul_ratio(row.dedc_ratio) + rest.mul_ratio(row.coins_ratio);
+    // Both parts summed exactly and rounded once (rounding each part could be a fen off).
+    let exact = dedc_part.0 as i128 * row.dedc_ratio.0 as i128 + rest.0 as i128 * row.coins_ratio.0 as i128;
+    let due = Fen(crate::money::div_round_half_up(exact, 10_000));
     let room = c.annual_cap.map(|cap| cap.sub_floor(ytd(input, cum::CIVIL_FUND)));
-    if let Some(r) = room {
-        pay = pay.min(r);
-    }
-    let info = format!("deductible part {dedc_part}×{} + remaining {rest}×{} = {pay}", row.dedc_ratio, row.coins_ratio);
+    let pay = room.map_or(due, |r| due.min(r));
+    let sum = format!(
+        "deductible part {dedc_part} × {} + remaining burden {rest} × {} = {}",
+        row.dedc_ratio,
+        row.coins_ratio,
+        exact_yuan(exact)
+    );
+    let info = match room {
+        Some(r) if due > r && r.is_zero() => format!("{sum}, capped: pays 0.00 of {due}, the annual cap is used up"),
+        Some(r) if due > r => format!("{sum}, capped: pays {pay} of {due}, all the annual cap had left"),
+        _ if exact == due.0 as i128 * 10_000 => format!("{sum}; pays {pay}"),
+        _ => format!("{sum}; pays {} rounded half up to {pay}", exact_yuan(exact)),
+    };
     out.trace.push(step("civil-servant subsidy", format!("{}:civil_servant", input.policy.ver), info.clone(), pay));
     out.cvlserv_pay = pay;
     push_row(out, &c.fund, remaining, room.unwrap_or(remaining), pay, info);
@@ -474,9 +567,10 @@ fn pay_assistance(input: &SettleInput, out: &mut Outcome) {
     let bands = [Band { upto: None, ratio: class.ratio }];
     let walk = walk_bands(&bands, p0.max(class.deductible), p0 + base, Ratio::ZERO, Ratio::ZERO, room);
     let info = format!(
-        "class {} burden {base}, cumulative before {p0}, deductible {}: {}",
+        "class {}: policy-range burden left after the other funds {base}, {p0} counted earlier this year, annual deductible {}, {}: {}",
         class.idet_type,
         class.deductible,
+        room.map_or("no annual cap".to_owned(), |r| format!("the annual cap leaves {r}")),
         walk.describe()
     );
     out.trace.push(step("medical assistance", format!("{}:assistance", input.policy.ver), info.clone(), walk.paid));
@@ -608,3 +702,7 @@ impl Outcome {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "settle_tests.rs"]
+mod tests;

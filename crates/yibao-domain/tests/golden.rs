@@ -403,7 +403,9 @@ proptest! {
             let second = run(&p, &who, &v2, &ytd2, &lines[mid..]);
             let whole = run(&p, &who, &v, &ytd, &lines);
             prop_assert_eq!(first.act_pay_dedc + second.act_pay_dedc, whole.act_pay_dedc);
-            prop_assert!((first.hifp_pay + second.hifp_pay - whole.hifp_pay).0.abs() <= 8);
+            // Each settlement rounds its fund's payment once: two segments are at most a fen
+            // off one bill (per-band rounding could be a fen off per band piece).
+            prop_assert!((first.hifp_pay + second.hifp_pay - whole.hifp_pay).0.abs() <= 1);
         }
     }
 }
