@@ -114,6 +114,8 @@ pub enum CaseError {
     MedType(String),
     #[error("lines[{0}]: pric × cnt = {1} but amount is {2}")]
     Amount(usize, Fen, Fen),
+    #[error("lines[{line}].{field}: {error}", field = .error.field())]
+    Bounds { line: usize, error: crate::bounds::BoundError },
     #[error(transparent)]
     Settle(#[from] SettleError),
 }
@@ -165,6 +167,8 @@ fn split_line(i: usize, l: &CaseLine, ctx: &LineContext) -> Result<LineSplit, Ca
     if l.pric.is_some() && (pric.times(cnt) - l.amount).0.abs() > 1 {
         return Err(CaseError::Amount(i, pric.times(cnt), l.amount));
     }
+    let cap = l.item.as_ref().and_then(|it| it.pric_uplmt);
+    crate::bounds::check_line(pric, cnt, l.amount, cap).map_err(|error| CaseError::Bounds { line: i, error })?;
     let item = l.item.as_ref().map(|it| CatalogItem {
         hilist_code: l.name.clone().unwrap_or_default(),
         admdvs: NATIONAL_ADMDVS.into(),
@@ -237,5 +241,20 @@ mod tests {
         .unwrap();
         let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
         assert!(matches!(run(&case, &policy), Err(CaseError::Amount(0, Fen(crate::money::FEN_MAX), _))));
+    }
+
+    /// The review's outpatient line (¥1,000,000.00 × 10, settled once with the fund paying
+    /// ¥8,498,895) is refused naming the line and field.
+    #[test]
+    fn a_line_beyond_the_bounds_is_refused() {
+        let case: Case = serde_json::from_str(
+            r#"{ "policy": "beijing-310.json", "person": { "psn_type": "1101" }, "visit": { "med_type": "11", "grade": 3 },
+                 "lines": [ { "name": "ok", "amount": "10", "item": { "chrgitm_lv": "01" } },
+                            { "name": "x", "amount": "10000000", "pric": "1000000", "cnt": "10", "item": { "chrgitm_lv": "01" } } ] }"#,
+        )
+        .unwrap();
+        let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
+        let e = run(&case, &policy).unwrap_err().to_string();
+        assert!(e.starts_with("lines[1].det_item_fee_sumamt: 10000000.00 is above 3000000.00"), "{e}");
     }
 }

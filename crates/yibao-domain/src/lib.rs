@@ -1,6 +1,7 @@
 //! The pure domain of yibao: national codes, money, catalogs, policy parameters and the
 //! settlement engine. No I/O and no async, so every rule can be tested and benchmarked alone.
 
+pub mod bounds;
 pub mod case;
 pub mod catalog;
 pub mod codes;

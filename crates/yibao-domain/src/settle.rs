@@ -164,6 +164,9 @@ pub enum SettleError {
     NegativePart(&'static str, Fen),
     #[error("the bill's total is beyond what one settlement may carry")]
     TooLarge,
+    /// The bill is beyond the bounds of one settlement (crate::bounds).
+    #[error(transparent)]
+    Bounds(#[from] crate::bounds::BoundError),
     #[error("an account balance is negative ({0})")]
     NegativeBalance(Fen),
 }
@@ -201,6 +204,7 @@ fn sum_lines(lines: &[LineSplit], out: &mut Outcome) -> Result<(), SettleError> 
     if out.medfee_sumamt.0 < 0 {
         return Err(SettleError::NegativeTotal(out.medfee_sumamt));
     }
+    crate::bounds::check_bill(out.medfee_sumamt)?;
     if out.inscp_scp_amt.0 < 0 {
         return Err(SettleError::NegativeInscp(out.inscp_scp_amt));
     }

@@ -67,6 +67,56 @@ fn two_half_fen_bands_are_rounded_once() {
     assert!(detail.contains("28699.90 × 0.8500 = 24394.915 + 0.05 × 0.9000 = 0.045; pays 24394.96"), "{detail}");
 }
 
+/// A bill beyond the bounds of one settlement is refused before anything is paid, even when
+/// each line is within bounds.
+#[test]
+fn a_bill_beyond_the_bounds_is_refused() {
+    let p = policy(
+        r#"{ "visit_classes": ["inpatient"], "group": "inpatient",
+             "deductible": { "scope": "admission", "rows": [] },
+             "bands": { "basis": "above_deductible", "scope": "admission", "tables": [ { "bands": [ { "ratio": "0.9" } ] } ] },
+             "no_annual_cap": "test" }"#,
+        "",
+    );
+    let lines = |n: usize| {
+        let one = LineSplit {
+            chrgitm_lv: ChrgitmLv::A,
+            selfpay_prop: Ratio::ZERO,
+            pric_uplmt: None,
+            fulamt_ownpay: Fen::ZERO,
+            overlmt: Fen::ZERO,
+            preselfpay: Fen::ZERO,
+            inscp: Fen::yuan(2_500_000),
+            lmt_used_flag: false,
+            memo: None,
+        };
+        vec![one; n]
+    };
+    let person = PersonFacts {
+        psn_type: "1101".into(),
+        category: PsnCategory::InService,
+        cvlserv: false,
+        idet_types: vec![],
+        insutypes: vec!["310".into()],
+    };
+    let visit = VisitFacts {
+        visit_class: VisitClass::Inpatient,
+        grade: 3,
+        adm_seq: 1,
+        remote: RemoteType::Local,
+        prior_dedc: Fen::ZERO,
+        prior_inscp: Fen::ZERO,
+        first_segment: true,
+    };
+    let (ytd, account) = (BTreeMap::new(), AccountFacts::default());
+    let go = |l: &[LineSplit]| {
+        settle(&SettleInput { policy: &p, person: &person, visit: &visit, ytd: &ytd, lines: l, account: &account })
+    };
+    assert_eq!(go(&lines(8)).unwrap().hifp_pay, Fen::yuan(18_000_000));
+    let e = go(&lines(9)).unwrap_err();
+    assert!(e.to_string().contains("the bill's total 22500000.00 is above 20000000.00"), "{e}");
+}
+
 /// The civil-servant subsidy is rounded once: 0.01 × 0.5 + 10.02 × 0.25 = 0.005 + 2.505 = 2.51,
 /// where rounding each part would pay 0.01 + 2.51 = 2.52.
 #[test]
