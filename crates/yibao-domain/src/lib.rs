@@ -3,6 +3,7 @@
 
 pub mod bounds;
 pub mod case;
+pub mod case_text;
 pub mod catalog;
 pub mod codes;
 pub mod date;

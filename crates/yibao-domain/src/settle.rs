@@ -255,13 +255,18 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
         format!("{ver}:pools[{g}].deductible"),
         match pool.deductible.scope {
             Scope::Admission => format!(
-                "charged per admission; admission #{} of the year owes {dedc} (after earlier segments of this stay), charged {}",
-                v.adm_seq, out.act_pay_dedc
-            ),
-            Scope::Year => format!(
-                "charged once a year; {dedc} of it is still owed this year, charged {}",
+                "charged per admission; admission #{} of the year owes {dedc}{}, charged {}",
+                v.adm_seq,
+                if v.prior_dedc.is_zero() {
+                    String::new()
+                } else {
+                    format!(" after {} charged by earlier segments of this stay", v.prior_dedc)
+                },
                 out.act_pay_dedc
             ),
+            Scope::Year => {
+                format!("charged once a year; {dedc} of it is still owed this year, charged {}", out.act_pay_dedc)
+            }
         },
         out.act_pay_dedc,
     ));
