@@ -219,6 +219,9 @@ pub struct SeriousLayer {
     pub bands: Vec<Band>,
     #[serde(default)]
     pub annual_cap: Option<Fen>,
+    /// Why the layer has no annual cap, when it has none (a missing cap is a stated decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_annual_cap: Option<String>,
     /// Better terms for hardship groups (特困, 低保, 返贫致贫), by person identity type.
     #[serde(default)]
     pub hardship: Option<Hardship>,
@@ -249,6 +252,9 @@ pub struct CivilServant {
     pub rows: Vec<CivilServantRow>,
     #[serde(default)]
     pub annual_cap: Option<Fen>,
+    /// Why the subsidy has no annual cap, when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_annual_cap: Option<String>,
     /// Where the values come from (an evidence level first); not used in the computation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
@@ -286,6 +292,9 @@ pub struct AssistanceClass {
     pub ratio: Ratio,
     #[serde(default)]
     pub annual_cap: Option<Fen>,
+    /// Why the class has no annual cap, when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_annual_cap: Option<String>,
 }
 
 /// Personal account (个人账户) and family mutual aid (家庭共济).
@@ -393,14 +402,19 @@ impl Policy {
             check_fund("serious.fund", &s.fund)?;
             check_bands("serious.bands", &s.bands)?;
             check_provenance("serious.provenance", s.provenance.as_ref())?;
+            check_cap_stated("serious", s.annual_cap, s.no_annual_cap.as_deref())?;
         }
         if let Some(c) = &self.civil_servant {
             check_fund("civil_servant.fund", &c.fund)?;
             check_provenance("civil_servant.provenance", c.provenance.as_ref())?;
+            check_cap_stated("civil_servant", c.annual_cap, c.no_annual_cap.as_deref())?;
         }
         if let Some(a) = &self.assistance {
             check_fund("assistance.fund", &a.fund)?;
             check_provenance("assistance.provenance", a.provenance.as_ref())?;
+            for (i, c) in a.classes.iter().enumerate() {
+                check_cap_stated(&format!("assistance.classes[{i}]"), c.annual_cap, c.no_annual_cap.as_deref())?;
+            }
         }
         if let Some(a) = &self.account {
             check_fund("account.fund", &a.fund)?;
@@ -467,6 +481,20 @@ impl PoolRule {
         check_provenance(&format!("{at}.provenance.bands"), pv.bands.as_ref())?;
         check_provenance(&format!("{at}.provenance.annual_caps"), pv.annual_caps.as_ref())?;
         Ok(())
+    }
+}
+
+/// A fund layer has an annual cap or says why not, never neither nor both.
+fn check_cap_stated(at: &str, cap: Option<Fen>, none: Option<&str>) -> Result<(), PolicyError> {
+    match (cap, none.map(str::trim)) {
+        (None, None | Some("")) => {
+            Err(invalid(format!("{at}.annual_cap"), "needs an annual cap, or \"no_annual_cap\" saying why it has none"))
+        }
+        (Some(_), Some(_)) => {
+            Err(invalid(format!("{at}.no_annual_cap"), "it has an annual cap; remove one of the two"))
+        }
+        (Some(c), None) if c.0 < 0 => Err(invalid(format!("{at}.annual_cap"), "must not be negative")),
+        _ => Ok(()),
     }
 }
 

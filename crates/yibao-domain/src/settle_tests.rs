@@ -127,7 +127,7 @@ fn civil_servant_subsidy_is_rounded_once() {
              "bands": { "basis": "above_deductible", "scope": "admission", "tables": [ { "bands": [ { "ratio": "0" } ] } ] },
              "no_annual_cap": "test" }"#,
         r#", "civil_servant": { "insutype": "320", "fund": "320100", "visit_classes": ["inpatient"],
-              "rows": [ { "dedc_ratio": "0.5", "coins_ratio": "0.25" } ] }"#,
+              "rows": [ { "dedc_ratio": "0.5", "coins_ratio": "0.25" } ], "no_annual_cap": "test" }"#,
     );
     let o = settle_one(&p, true, Fen(1_003));
     assert_eq!(o.cvlserv_pay, Fen(251));

@@ -301,6 +301,23 @@ fn policy_loader_rejects_bad_documents_with_a_path() {
         let err = Policy::from_json(&text).unwrap_err().to_string();
         assert!(err.contains(expect), "{err:?} should mention {expect:?}");
     }
+    // The layers above the pool too: a cap, or the reason there is none.
+    let nc =
+        std::fs::read_to_string(format!("{}/../../policies/nanchang-390.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let cases = [
+        (nc.replace("\"annual_cap\": \"300000\",", ""), "serious.annual_cap: needs an annual cap"),
+        (nc.replace("\"annual_cap\": \"300000\",", "\"no_annual_cap\": \"none in the source\","), ""),
+        (
+            nc.replace("\"ratio\": \"0.70\", \"annual_cap\": \"30000\"", "\"ratio\": \"0.70\""),
+            "assistance.classes[1].annual_cap",
+        ),
+    ];
+    for (text, expect) in cases {
+        match Policy::from_json(&text) {
+            Err(e) => assert!(!expect.is_empty() && e.to_string().contains(expect), "{e} should mention {expect:?}"),
+            Ok(_) => assert!(expect.is_empty(), "accepted, should mention {expect:?}"),
+        }
+    }
 }
 
 /// Every shipped policy says, for every parameter group, how far its values are verified, and
