@@ -20,8 +20,9 @@ pub struct Case {
     pub policy: serde_json::Value,
     pub person: CasePerson,
     pub visit: CaseVisit,
-    /// Year-to-date accumulators (cum_type_code → yuan), e.g. {"F.inpatient": "95000"}.
-    #[serde(default)]
+    /// Year-to-date accumulators (cum_type_code → yuan), e.g. {"F.inpatient": "95000"}; the
+    /// admission counter `ADM` is a count ({"ADM": 2}).
+    #[serde(default, deserialize_with = "ytd_with_counts")]
     pub ytd: BTreeMap<String, Fen>,
     #[serde(default)]
     pub account: AccountFacts,
@@ -112,7 +113,44 @@ pub struct CaseItem {
 pub struct CaseResult {
     pub policy: String,
     pub lines: Vec<LineSplit>,
+    #[serde(serialize_with = "outcome_with_counts")]
     pub outcome: Outcome,
+}
+
+/// The engine keeps the admission counter in the accumulator map as a count of fen; an analyst
+/// reads and writes it as a count.
+pub(crate) fn outcome_with_counts<S: serde::Serializer>(o: &Outcome, s: S) -> Result<S::Ok, S::Error> {
+    let mut v = serde_json::to_value(o).map_err(serde::ser::Error::custom)?;
+    if let Some(n) = o.deltas.get(crate::settle::cum::ADMISSIONS) {
+        v["deltas"][crate::settle::cum::ADMISSIONS] = serde_json::Value::from(n.0);
+    }
+    v.serialize(s)
+}
+
+/// Accumulators as an analyst reads them: `ADM` a count, the rest amounts.
+pub(crate) fn ytd_counts_out<S: serde::Serializer>(ytd: &BTreeMap<String, Fen>, s: S) -> Result<S::Ok, S::Error> {
+    let mut v = serde_json::to_value(ytd).map_err(serde::ser::Error::custom)?;
+    if let Some(n) = ytd.get(crate::settle::cum::ADMISSIONS) {
+        v[crate::settle::cum::ADMISSIONS] = serde_json::Value::from(n.0);
+    }
+    v.serialize(s)
+}
+
+fn ytd_with_counts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Fen>, D::Error> {
+    let raw = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| {
+            let f = if k == crate::settle::cum::ADMISSIONS {
+                v.as_u64()
+                    .filter(|n| *n <= 1000)
+                    .map(|n| Fen(n as i64))
+                    .ok_or_else(|| serde::de::Error::custom(format!("ytd.ADM: {v} is not a count of admissions")))?
+            } else {
+                Fen::deserialize(v).map_err(|e| serde::de::Error::custom(format!("ytd.{k}: {e}")))?
+            };
+            Ok((k, f))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,6 +167,8 @@ pub enum CaseError {
     IsSequence,
     #[error("steps[{0}]: {1}")]
     Step(usize, String),
+    #[error("lines[{line}].{field}: {error}", field = .error.field())]
+    Bounds { line: usize, error: crate::bounds::BoundError },
     #[error(transparent)]
     Settle(#[from] SettleError),
 }
@@ -197,6 +237,8 @@ fn split_line(i: usize, l: &CaseLine, ctx: &LineContext) -> Result<LineSplit, Ca
     if l.pric.is_some() && (pric.times(cnt) - l.amount).0.abs() > 1 {
         return Err(CaseError::Amount(i, pric.times(cnt), l.amount));
     }
+    let cap = l.item.as_ref().and_then(|it| it.pric_uplmt);
+    crate::bounds::check_line(pric, cnt, l.amount, cap).map_err(|error| CaseError::Bounds { line: i, error })?;
     let item = l.item.as_ref().map(|it| CatalogItem {
         hilist_code: l.name.clone().unwrap_or_default(),
         admdvs: NATIONAL_ADMDVS.into(),
@@ -269,5 +311,35 @@ mod tests {
         .unwrap();
         let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
         assert!(matches!(run(&case, &policy), Err(CaseError::Amount(0, Fen(crate::money::FEN_MAX), _))));
+    }
+
+    /// The review's outpatient line (¥1,000,000.00 × 10, settled once with the fund paying
+    /// ¥8,498,895) is refused naming the line and field.
+    #[test]
+    fn a_line_beyond_the_bounds_is_refused() {
+        let case: Case = serde_json::from_str(
+            r#"{ "policy": "beijing-310.json", "person": { "psn_type": "1101" }, "visit": { "med_type": "11", "grade": 3 },
+                 "lines": [ { "name": "ok", "amount": "10", "item": { "chrgitm_lv": "01" } },
+                            { "name": "x", "amount": "10000000", "pric": "1000000", "cnt": "10", "item": { "chrgitm_lv": "01" } } ] }"#,
+        )
+        .unwrap();
+        let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
+        let e = run(&case, &policy).unwrap_err().to_string();
+        assert!(e.starts_with("lines[1].det_item_fee_sumamt: 10000000.00 is above 3000000.00"), "{e}");
+    }
+
+    /// The admission counter is a count in a case's `ytd`, not an amount of yuan.
+    #[test]
+    fn the_admission_counter_is_read_as_a_count() {
+        let case = |ytd: &str| {
+            serde_json::from_str::<Case>(&format!(
+                r#"{{ "policy": "x", "person": {{ "psn_type": "1101" }}, "visit": {{ "med_type": "21", "grade": 3 }},
+                     "ytd": {ytd}, "lines": [] }}"#
+            ))
+        };
+        let c = case(r#"{ "ADM": 2, "F.inpatient": "1300.5" }"#).unwrap();
+        assert_eq!((c.ytd["ADM"], c.ytd["F.inpatient"]), (Fen(2), Fen(130_050)));
+        assert!(case(r#"{ "ADM": "1.5" }"#).unwrap_err().to_string().contains("ytd.ADM"));
+        assert!(case(r#"{ "F.inpatient": "1.005" }"#).unwrap_err().to_string().contains("ytd.F.inpatient"));
     }
 }

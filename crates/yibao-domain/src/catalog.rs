@@ -141,7 +141,9 @@ pub fn classify(item: Option<&CatalogItem>, line: &FeeLine, ctx: &LineContext) -
     let sign = if line.amount.0 < 0 { -1 } else { 1 };
     let amount = Fen(line.amount.0.abs());
     let overlmt = match item.pric_uplmt {
-        Some(cap) if line.pric > cap => amount.sub_floor(cap.times(Qty(line.cnt.0.abs()))),
+        // (price − cap) × qty, rounded once (domain.md §A.2 step 1.2); the amount less a rounded
+        // cap × qty would round twice and can be a fen off. Never more than the line itself.
+        Some(cap) if line.pric > cap => UnitPrice(line.pric.0 - cap.0).times(Qty(line.cnt.0.abs())).min(amount),
         _ => Fen::ZERO,
     };
     let ratio = item.selfpay_for(ctx.psn_type);
@@ -255,6 +257,22 @@ mod tests {
             &ctx(),
         );
         assert_eq!((s.overlmt, s.preselfpay, s.inscp), (Fen(1000), Fen(1100), Fen(9900)));
+    }
+
+    /// The part over the cap is rhu((price − cap) × qty): 0.114 − 0.106 = 0.008 yuan → 0.01.
+    /// The amount less rhu(cap × qty) would give 0.11 − 0.11 = 0.00.
+    #[test]
+    fn over_cap_part_is_rounded_once() {
+        let mut it = item(ChrgitmLv::A, 0, None);
+        it.pric_uplmt = Some(UnitPrice(106_000));
+        let s = classify(Some(&it), &line(11, UnitPrice(114_000), Qty::units(1)), &ctx());
+        assert_eq!((s.overlmt, s.inscp), (Fen(1), Fen(10)));
+        // Refunds mirror it.
+        let r = classify(Some(&it), &line(-11, UnitPrice(114_000), Qty::units(-1)), &ctx());
+        assert_eq!((r.overlmt, r.inscp), (Fen(-1), Fen(-10)));
+        // Never more than the line: 3 × 0.114 = 0.342 billed as 0.34, over the cap 3 × 0.008 = 0.024.
+        let s = classify(Some(&it), &line(34, UnitPrice(114_000), Qty::units(3)), &ctx());
+        assert_eq!((s.overlmt, s.inscp), (Fen(2), Fen(32)));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The pure domain of yibao: national codes, money, catalogs, policy parameters and the
 //! settlement engine. No I/O and no async, so every rule can be tested and benchmarked alone.
 
+pub mod bounds;
 pub mod case;
+pub mod case_text;
 pub mod catalog;
 pub mod codes;
 pub mod date;

@@ -70,9 +70,51 @@ pub struct PoolRule {
     pub group: String,
     pub deductible: Deductible,
     pub bands: Bands,
-    /// Annual cap on this group's pooled-fund payments (first matching row); none = no cap.
-    #[serde(default)]
+    /// Annual cap on this group's pooled-fund payments (first matching row; the last row must
+    /// match everyone). A rule without caps must say so in `no_annual_cap`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annual_caps: Vec<CapRow>,
+    /// Why this rule has no annual cap (e.g. the regional rule says so): a missing cap must be a
+    /// stated decision, never an omission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_annual_cap: Option<String>,
+    /// Where each parameter group's values come from; not used in the computation.
+    #[serde(default, skip_serializing_if = "PoolProvenance::is_empty")]
+    pub provenance: PoolProvenance,
+}
+
+/// How far a parameter value can be trusted: a text that starts with one of the evidence levels
+/// of domain.md §0.1 — `verified:` ([V], read in an official source), `third-party:` ([V3]),
+/// `derived:` ([D]) or `assumed:` (no source; a demo or placeholder value) — then says where
+/// the value comes from. The loader checks the level and otherwise ignores it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Provenance(pub String);
+
+impl Provenance {
+    pub const LEVELS: [&'static str; 4] = ["verified:", "third-party:", "derived:", "assumed:"];
+
+    pub fn level(&self) -> Option<&'static str> {
+        Self::LEVELS.iter().copied().find(|l| self.0.starts_with(l)).map(|l| l.trim_end_matches(':'))
+    }
+}
+
+/// The provenance of a pool rule's parameter groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolProvenance {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deductible: Option<Provenance>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bands: Option<Provenance>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annual_caps: Option<Provenance>,
+}
+
+impl PoolProvenance {
+    fn is_empty(&self) -> bool {
+        self.deductible.is_none() && self.bands.is_none() && self.annual_caps.is_none()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,9 +219,15 @@ pub struct SeriousLayer {
     pub bands: Vec<Band>,
     #[serde(default)]
     pub annual_cap: Option<Fen>,
+    /// Why the layer has no annual cap, when it has none (a missing cap is a stated decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_annual_cap: Option<String>,
     /// Better terms for hardship groups (特困, 低保, 返贫致贫), by person identity type.
     #[serde(default)]
     pub hardship: Option<Hardship>,
+    /// Where the values come from (an evidence level first); not used in the computation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,6 +252,12 @@ pub struct CivilServant {
     pub rows: Vec<CivilServantRow>,
     #[serde(default)]
     pub annual_cap: Option<Fen>,
+    /// Why the subsidy has no annual cap, when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_annual_cap: Option<String>,
+    /// Where the values come from (an evidence level first); not used in the computation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,6 +278,9 @@ pub struct Assistance {
     pub fund: String,
     pub visit_classes: Vec<VisitClass>,
     pub classes: Vec<AssistanceClass>,
+    /// Where the values come from (an evidence level first); not used in the computation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,6 +292,9 @@ pub struct AssistanceClass {
     pub ratio: Ratio,
     #[serde(default)]
     pub annual_cap: Option<Fen>,
+    /// Why the class has no annual cap, when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_annual_cap: Option<String>,
 }
 
 /// Personal account (个人账户) and family mutual aid (家庭共济).
@@ -249,6 +309,9 @@ pub struct AccountRule {
     pub covers_self_paid: bool,
     #[serde(default)]
     pub mutual_aid: bool,
+    /// Where the values come from (an evidence level first); not used in the computation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 fn yes() -> bool {
@@ -266,6 +329,9 @@ pub struct RemoteReductions {
     pub referral: Ratio,
     #[serde(default)]
     pub temporary: Ratio,
+    /// Where the values come from (an evidence level first); not used in the computation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -335,16 +401,26 @@ impl Policy {
         if let Some(s) = &self.serious {
             check_fund("serious.fund", &s.fund)?;
             check_bands("serious.bands", &s.bands)?;
+            check_provenance("serious.provenance", s.provenance.as_ref())?;
+            check_cap_stated("serious", s.annual_cap, s.no_annual_cap.as_deref())?;
         }
         if let Some(c) = &self.civil_servant {
             check_fund("civil_servant.fund", &c.fund)?;
+            check_provenance("civil_servant.provenance", c.provenance.as_ref())?;
+            check_cap_stated("civil_servant", c.annual_cap, c.no_annual_cap.as_deref())?;
         }
         if let Some(a) = &self.assistance {
             check_fund("assistance.fund", &a.fund)?;
+            check_provenance("assistance.provenance", a.provenance.as_ref())?;
+            for (i, c) in a.classes.iter().enumerate() {
+                check_cap_stated(&format!("assistance.classes[{i}]"), c.annual_cap, c.no_annual_cap.as_deref())?;
+            }
         }
         if let Some(a) = &self.account {
             check_fund("account.fund", &a.fund)?;
+            check_provenance("account.provenance", a.provenance.as_ref())?;
         }
+        check_provenance("remote.provenance", self.remote.provenance.as_ref())?;
         Ok(())
     }
 
@@ -380,7 +456,54 @@ impl PoolRule {
                 return Err(invalid(format!("{at}.annual_caps[{j}].amount"), "must not be negative"));
             }
         }
+        match (self.annual_caps.last(), self.no_annual_cap.as_deref().map(str::trim)) {
+            (None, None | Some("")) => {
+                return Err(invalid(
+                    format!("{at}.annual_caps"),
+                    "a pool rule needs annual caps, or \"no_annual_cap\" saying why it has none",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(invalid(format!("{at}.no_annual_cap"), "the rule has annual caps; remove one of the two"))
+            }
+            // First matching row wins: a last row that matches only some would leave the rest
+            // uncapped by omission.
+            (Some(last), None) if !last.grades.is_empty() || !last.psn.is_empty() => {
+                return Err(invalid(
+                    format!("{at}.annual_caps[{}]", self.annual_caps.len() - 1),
+                    "the last cap row must match everyone (no grades or psn)",
+                ))
+            }
+            _ => {}
+        }
+        let pv = &self.provenance;
+        check_provenance(&format!("{at}.provenance.deductible"), pv.deductible.as_ref())?;
+        check_provenance(&format!("{at}.provenance.bands"), pv.bands.as_ref())?;
+        check_provenance(&format!("{at}.provenance.annual_caps"), pv.annual_caps.as_ref())?;
         Ok(())
+    }
+}
+
+/// A fund layer has an annual cap or says why not, never neither nor both.
+fn check_cap_stated(at: &str, cap: Option<Fen>, none: Option<&str>) -> Result<(), PolicyError> {
+    match (cap, none.map(str::trim)) {
+        (None, None | Some("")) => {
+            Err(invalid(format!("{at}.annual_cap"), "needs an annual cap, or \"no_annual_cap\" saying why it has none"))
+        }
+        (Some(_), Some(_)) => {
+            Err(invalid(format!("{at}.no_annual_cap"), "it has an annual cap; remove one of the two"))
+        }
+        (Some(c), None) if c.0 < 0 => Err(invalid(format!("{at}.annual_cap"), "must not be negative")),
+        _ => Ok(()),
+    }
+}
+
+fn check_provenance(path: &str, p: Option<&Provenance>) -> Result<(), PolicyError> {
+    match p {
+        Some(p) if p.level().is_none() => {
+            Err(invalid(path, format!("{:?} must start with an evidence level: {}", p.0, Provenance::LEVELS.join(" "))))
+        }
+        _ => Ok(()),
     }
 }
 

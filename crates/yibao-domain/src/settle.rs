@@ -14,6 +14,10 @@ use crate::policy::{Band, BandBasis, Policy, PoolRule, Scope, Selects, SeriousBa
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+#[path = "settle_bands.rs"]
+mod bands;
+use bands::{exact_yuan, walk_bands, BandWalk};
+
 /// Accumulator codes (cum_type_code). `{g}` is a pool rule's group.
 pub mod cum {
     pub fn inscp(g: &str) -> String {
@@ -164,6 +168,9 @@ pub enum SettleError {
     NegativePart(&'static str, Fen),
     #[error("the bill's total is beyond what one settlement may carry")]
     TooLarge,
+    /// The bill is beyond the bounds of one settlement (crate::bounds).
+    #[error(transparent)]
+    Bounds(#[from] crate::bounds::BoundError),
     #[error("an account balance is negative ({0})")]
     NegativeBalance(Fen),
 }
@@ -201,6 +208,7 @@ fn sum_lines(lines: &[LineSplit], out: &mut Outcome) -> Result<(), SettleError> 
     if out.medfee_sumamt.0 < 0 {
         return Err(SettleError::NegativeTotal(out.medfee_sumamt));
     }
+    crate::bounds::check_bill(out.medfee_sumamt)?;
     if out.inscp_scp_amt.0 < 0 {
         return Err(SettleError::NegativeInscp(out.inscp_scp_amt));
     }
@@ -249,10 +257,21 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
     out.trace.push(step(
         "deductible",
         format!("{ver}:pools[{g}].deductible"),
-        format!(
-            "{:?} scope, admission #{}, due {dedc}, charged {}",
-            pool.deductible.scope, v.adm_seq, out.act_pay_dedc
-        ),
+        match pool.deductible.scope {
+            Scope::Admission => format!(
+                "charged per admission; admission #{} of the year owes {dedc}{}, charged {}",
+                v.adm_seq,
+                if v.prior_dedc.is_zero() {
+                    String::new()
+                } else {
+                    format!(" after {} charged by earlier segments of this stay", v.prior_dedc)
+                },
+                out.act_pay_dedc
+            ),
+            Scope::Year => {
+                format!("charged once a year; {dedc} of it is still owed this year, charged {}", out.act_pay_dedc)
+            }
+        },
         out.act_pay_dedc,
     ));
     let (prior_inscp, prior_dedc) = match pool.bands.scope {
@@ -275,7 +294,7 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
     let table = pool.bands.tables.iter().find(|t| t.matches(v.grade, p.category));
     let walk = match table {
         Some(t) => walk_bands(&t.bands, from, to, reduction, Ratio::ZERO, room),
-        None => BandWalk { paid: Fen::ZERO, over_cap: Fen::ZERO, pieces: vec![] },
+        None => BandWalk { paid: Fen::ZERO, exact: 0, over_cap: Fen::ZERO, pieces: vec![] },
     };
     out.hifp_pay = walk.paid;
     let ratio_base = inscp - out.act_pay_dedc;
@@ -288,9 +307,21 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
         "pooled fund",
         format!("{ver}:pools[{g}].bands"),
         format!(
-            "band range {from}..{to} ({:?}), remote reduction {reduction}, cap room {}: {}",
-            pool.bands.basis,
-            room.map_or("none".to_owned(), |r| r.to_string()),
+            "bands {}, {}; this bill covers {from} to {to} of that amount; {}; {}: {}",
+            match pool.bands.basis {
+                BandBasis::WithDeductible => "measured on the policy-range amount including the deductible",
+                BandBasis::AboveDeductible => "measured on the policy-range amount above the deductible",
+            },
+            match pool.bands.scope {
+                Scope::Admission => "per admission",
+                Scope::Year => "cumulative over the year",
+            },
+            if reduction.0 == 0 {
+                "no remote-care reduction".to_owned()
+            } else {
+                format!("remote care: {reduction} off every ratio")
+            },
+            room.map_or("no annual cap".to_owned(), |r| format!("the annual cap leaves {r}")),
             walk.describe()
         ),
         walk.paid,
@@ -344,53 +375,6 @@ fn push_row(out: &mut Outcome, code: &str, inscp: Fen, limit: Fen, paid: Fen, in
     });
 }
 
-struct BandWalk {
-    paid: Fen,
-    over_cap: Fen,
-    pieces: Vec<(Fen, Ratio, Fen)>,
-}
-
-impl BandWalk {
-    fn describe(&self) -> String {
-        let parts: Vec<String> = self.pieces.iter().map(|(len, r, pay)| format!("{len}×{r}={pay}")).collect();
-        let over = if self.over_cap.0 > 0 { format!("; {} over the cap", self.over_cap) } else { String::new() };
-        format!("{}{}", if parts.is_empty() { "nothing".to_owned() } else { parts.join(" + ") }, over)
-    }
-}
-
-/// Pays each band's ratio (less `minus`, plus `plus` points) over the part of [from, to) that
-/// falls in it, each piece rounded half up, stopping at `room`. What the cap cut off is
-/// returned as in-scope amount `over_cap`, for the large-amount layer.
-fn walk_bands(bands: &[Band], from: Fen, to: Fen, minus: Ratio, plus: Ratio, room: Option<Fen>) -> BandWalk {
-    let mut w = BandWalk { paid: Fen::ZERO, over_cap: Fen::ZERO, pieces: vec![] };
-    let mut left = room;
-    let mut lo = Fen(i64::MIN);
-    for b in bands {
-        let hi = b.upto.unwrap_or(Fen(i64::MAX));
-        let (a, z) = (from.max(lo), to.min(hi));
-        lo = hi;
-        if z <= a {
-            continue;
-        }
-        let len = z - a;
-        let ratio = Ratio((b.ratio.0 + plus.0).min(Ratio::ONE.0)).minus(minus);
-        let mut pay = len.mul_ratio(ratio);
-        if let Some(l) = left.as_mut() {
-            if pay > *l {
-                // Only `covered` of this piece fits under the cap; the rest is over it.
-                let covered =
-                    if ratio.0 == 0 { len } else { Fen((l.0 as i128 * 10_000 / ratio.0 as i128) as i64).min(len) };
-                w.over_cap += len - covered;
-                pay = *l;
-            }
-            *l -= pay;
-        }
-        w.pieces.push((len, ratio, pay));
-        w.paid += pay;
-    }
-    w
-}
-
 fn holds(input: &SettleInput, insutype: &str) -> bool {
     input.person.insutypes.iter().any(|t| t == insutype)
 }
@@ -416,9 +400,13 @@ fn pay_serious(input: &SettleInput, over_cap: Fen, out: &mut Outcome) {
     let p0 = ytd(input, cum::SERIOUS_BASE);
     let walk = walk_bands(&s.bands, p0.max(dedc), p0 + base, Ratio::ZERO, plus, room);
     let info = format!(
-        "basis {:?} {base}, cumulative before {p0}, deductible {dedc}{}: {}",
-        s.basis,
-        if hard.is_some() { " (hardship)" } else { "" },
+        "{} {base}, {p0} counted earlier this year, annual deductible {dedc}{}, {}: {}",
+        match s.basis {
+            SeriousBasis::PersonalBurden => "policy-range burden left after the basic fund",
+            SeriousBasis::OverBasicCap => "policy-range amount beyond the basic fund's annual cap",
+        },
+        if hard.is_some() { " (hardship terms)" } else { "" },
+        room.map_or("no annual cap".to_owned(), |r| format!("the annual cap leaves {r}")),
         walk.describe()
     );
     out.trace.push(step("serious illness layer", format!("{}:serious", input.policy.ver), info.clone(), walk.paid));
@@ -446,12 +434,23 @@ fn pay_civil_servant(input: &SettleInput, out: &mut Outcome) {
     let remaining = (out.inscp_scp_amt - out.hifp_pay - out.hifmi_pay - out.hifob_pay).max(Fen::ZERO);
     let dedc_part = out.act_pay_dedc.min(remaining);
     let rest = remaining - dedc_part;
-    let mut pay = dedc_part.mul_ratio(row.dedc_ratio) + rest.mul_ratio(row.coins_ratio);
+    // Both parts summed exactly and rounded once (rounding each part could be a fen off).
+    let exact = dedc_part.0 as i128 * row.dedc_ratio.0 as i128 + rest.0 as i128 * row.coins_ratio.0 as i128;
+    let due = Fen(crate::money::div_round_half_up(exact, 10_000));
     let room = c.annual_cap.map(|cap| cap.sub_floor(ytd(input, cum::CIVIL_FUND)));
-    if let Some(r) = room {
-        pay = pay.min(r);
-    }
-    let info = format!("deductible part {dedc_part}×{} + remaining {rest}×{} = {pay}", row.dedc_ratio, row.coins_ratio);
+    let pay = room.map_or(due, |r| due.min(r));
+    let sum = format!(
+        "deductible part {dedc_part} × {} + remaining burden {rest} × {} = {}",
+        row.dedc_ratio,
+        row.coins_ratio,
+        exact_yuan(exact)
+    );
+    let info = match room {
+        Some(r) if due > r && r.is_zero() => format!("{sum}, capped: pays 0.00 of {due}, the annual cap is used up"),
+        Some(r) if due > r => format!("{sum}, capped: pays {pay} of {due}, all the annual cap had left"),
+        _ if exact == due.0 as i128 * 10_000 => format!("{sum}; pays {pay}"),
+        _ => format!("{sum}; pays {} rounded half up to {pay}", exact_yuan(exact)),
+    };
     out.trace.push(step("civil-servant subsidy", format!("{}:civil_servant", input.policy.ver), info.clone(), pay));
     out.cvlserv_pay = pay;
     push_row(out, &c.fund, remaining, room.unwrap_or(remaining), pay, info);
@@ -474,9 +473,10 @@ fn pay_assistance(input: &SettleInput, out: &mut Outcome) {
     let bands = [Band { upto: None, ratio: class.ratio }];
     let walk = walk_bands(&bands, p0.max(class.deductible), p0 + base, Ratio::ZERO, Ratio::ZERO, room);
     let info = format!(
-        "class {} burden {base}, cumulative before {p0}, deductible {}: {}",
+        "class {}: policy-range burden left after the other funds {base}, {p0} counted earlier this year, annual deductible {}, {}: {}",
         class.idet_type,
         class.deductible,
+        room.map_or("no annual cap".to_owned(), |r| format!("the annual cap leaves {r}")),
         walk.describe()
     );
     out.trace.push(step("medical assistance", format!("{}:assistance", input.policy.ver), info.clone(), walk.paid));
@@ -608,3 +608,7 @@ impl Outcome {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "settle_tests.rs"]
+mod tests;

@@ -84,6 +84,11 @@ impl From<yibao_store::policy::PolicyStoreError> for GatewayError {
     }
 }
 
+/// A fee line beyond the bounds of a line, named by its row path: `input.feedetail[3].pric: …`.
+pub fn out_of_bounds(row: &str, e: yibao_domain::bounds::BoundError) -> GatewayError {
+    biz(format!("{row}.{}: {e}", e.field()))
+}
+
 impl From<yibao_domain::settle::SettleError> for GatewayError {
     fn from(e: yibao_domain::settle::SettleError) -> Self {
         biz(e.to_string())

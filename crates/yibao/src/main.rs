@@ -98,7 +98,12 @@ enum Cmd {
     /// Export a kind in the import format (CSV or JSON by the file extension).
     Export { kind: String, path: PathBuf },
     /// Settle a case file (docs/calc-format.md) and print the settlement and its trace.
-    Calc { case: PathBuf },
+    Calc {
+        case: PathBuf,
+        /// `json` (the settlement as data) or `text` (a report an analyst reads).
+        #[arg(long, default_value = "json", value_parser = ["json", "text"])]
+        format: String,
+    },
     /// Load generator, money check and crash check against a server on loopback (yibao-bench).
     Bench(yibao_bench::BenchArgs),
 }
@@ -125,7 +130,7 @@ type Res = Result<(), String>;
 
 fn run(cli: Cli) -> Res {
     match cli.cmd {
-        Cmd::Calc { case } => calc(&case),
+        Cmd::Calc { case, format } => calc(&case, &format),
         Cmd::Serve { listen, demo, create, persons, auth, rate_limit, lookup_limit } => {
             let store = open(&cli.db, demo || create)?;
             if demo {
@@ -298,7 +303,7 @@ fn export(store: &Store, kind: &str, path: &Path) -> Res {
     Ok(())
 }
 
-fn calc(case_path: &Path) -> Res {
+fn calc(case_path: &Path, format: &str) -> Res {
     let text = std::fs::read_to_string(case_path).map_err(|e| format!("{}: {e}", case_path.display()))?;
     let case: yibao_domain::case::Case =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", case_path.display()))?;
@@ -312,11 +317,18 @@ fn calc(case_path: &Path) -> Res {
     };
     // A sequence (settle / reverse N / settle…) prints every step and the person after it.
     if !case.steps.is_empty() {
+        if format == "text" {
+            return Err(format!("{}: --format text prints one settlement; a sequence of steps prints as JSON", case_path.display()));
+        }
         let r = yibao_domain::case::run_steps(&case, &policy).map_err(|e| e.to_string())?;
         println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
         return Ok(());
     }
     let r = yibao_domain::case::run(&case, &policy).map_err(|e| e.to_string())?;
+    if format == "text" {
+        print!("{}", yibao_domain::case_text::render(&case, &r));
+        return Ok(());
+    }
     println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
     Ok(())
 }

@@ -32,6 +32,7 @@ pub struct SettleStep {
 /// The person between steps: accumulators, own account and family accounts' balances.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct State {
+    #[serde(serialize_with = "super::ytd_counts_out")]
     pub ytd: BTreeMap<String, Fen>,
     pub own_balance: Fen,
     pub mulaid: Vec<(String, Fen)>,
@@ -47,6 +48,7 @@ pub struct StepResult {
     pub reverses: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<LineSplit>,
+    #[serde(serialize_with = "super::outcome_with_counts")]
     pub outcome: Outcome,
     /// The person after this step.
     pub after: State,
@@ -285,6 +287,11 @@ mod tests {
         assert_eq!(s2.outcome.hifp_pay, s1.outcome.hifp_pay);
         assert_eq!(s2.outcome.act_pay_dedc, s1.outcome.act_pay_dedc, "admission #1 again, its deductible again");
         assert_eq!(s2.after, s1.after);
+        // The analyst reads the admission counter as a count, in the outcome and the state.
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["steps"][0]["outcome"]["deltas"][cum::ADMISSIONS], serde_json::json!(1));
+        assert_eq!(json["steps"][1]["outcome"]["deltas"][cum::ADMISSIONS], serde_json::json!(-1));
+        assert_eq!(json["steps"][0]["after"]["ytd"][cum::ADMISSIONS], serde_json::json!(1));
     }
 
     /// Two settlements without a reversal: the second is the second admission, on the first's

@@ -2,14 +2,14 @@
 //! treatment place's catalog, and cancel (2205, 2302).
 
 use super::{done, event, own_visit, Ctx, Done, Output};
-use crate::error::{biz, GatewayError, Result};
+use crate::error::{biz, out_of_bounds, GatewayError, Result};
 use crate::input::{object, row_path, rows, Node, Obj};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use yibao_domain::catalog::{classify, FeeLine, LineContext, LineSplit};
 use yibao_domain::dict::{PsnCategory, VisitClass};
-use yibao_domain::{Date, Fen};
+use yibao_domain::{bounds, Date, Fen, Qty, UnitPrice};
 use yibao_store::catalog::{self, ItemCandidates, MappingCandidates};
 use yibao_store::settlement::{self as st, visit_stas, FeeLineRow, Visit};
 use yibao_store::{registry, Tx};
@@ -56,7 +56,25 @@ pub(super) fn classify_rows(
     check_new_sns(tx, v, &parsed)?;
     let codes: Vec<&str> = parsed.iter().map(|l| l.med_list_codg.as_str()).collect();
     let items = catalog::catalog_items_of(tx, &codes, &v.admdvs)?;
+    check_bounds(&items, &parsed)?;
     Ok(parsed.into_iter().map(|l| classify_line(&items, v, &pt, l)).collect())
+}
+
+/// Each line within the bounds of a fee line (the catalog's price cap bounds its price), and the
+/// upload within the bounds of a bill (yibao_domain::bounds). The settlement checks the whole
+/// bill of a stay again.
+fn check_bounds(items: &ItemCandidates, lines: &[FeeLineRow]) -> Result<()> {
+    let mut total: i128 = 0;
+    for (i, l) in lines.iter().enumerate() {
+        let on = yibao_domain::DateTime(l.fee_ocur_time).date();
+        let cap = items.in_force(&l.med_list_codg, on).and_then(|it| it.pric_uplmt);
+        bounds::check_line(UnitPrice(l.pric), Qty(l.cnt), l.det_item_fee_sumamt, cap)
+            .map_err(|e| out_of_bounds(&row_path("feedetail", i), e))?;
+        total += l.det_item_fee_sumamt.0 as i128;
+    }
+    // Each line is bounded, so the sum of an upload fits easily; it is summed wide regardless.
+    let total = Fen(i64::try_from(total).unwrap_or(i64::MAX));
+    bounds::check_bill(total).map_err(|e| biz(format!("input.feedetail: {e}")))
 }
 
 /// Every serial number of an upload must be new to the visit and appear once in the upload.

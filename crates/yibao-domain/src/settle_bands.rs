@@ -1,0 +1,113 @@
+//! The band walk of the settlement engine: a fund pays each band's ratio over the part of a
+//! range that falls in it. The pieces are summed exactly and rounded once (the rounding point of
+//! a fund's payment); an annual cap cuts the exact sum.
+
+use crate::money::{Fen, Ratio};
+use crate::policy::Band;
+
+/// One band's part of a walk: `len` of the range falls in the band at `ratio`; `share` is
+/// len × ratio exactly and `pays` what of it the fund pays (less when the cap cuts in), both in
+/// 1/10,000 fen so nothing is rounded before the walk's single rounding point.
+pub(super) struct Piece {
+    len: Fen,
+    ratio: Ratio,
+    share: i128,
+    pays: i128,
+}
+
+pub(super) struct BandWalk {
+    /// The exact sum of the pieces, rounded half up once (the rounding point of a fund).
+    pub(super) paid: Fen,
+    pub(super) exact: i128,
+    pub(super) over_cap: Fen,
+    pub(super) pieces: Vec<Piece>,
+}
+
+impl BandWalk {
+    /// The walk in plain words: every piece a true statement, the one rounding, the cap.
+    pub(super) fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .pieces
+            .iter()
+            .map(|p| {
+                let product = format!("{} × {} = {}", p.len, p.ratio, exact_yuan(p.share));
+                if p.pays == p.share {
+                    product
+                } else if p.pays == 0 {
+                    format!("{product}, capped: pays 0.00 of {}, the annual cap is used up", exact_yuan(p.share))
+                } else {
+                    format!(
+                        "{product}, capped: pays {} of {}, all the annual cap had left",
+                        exact_yuan(p.pays),
+                        exact_yuan(p.share)
+                    )
+                }
+            })
+            .collect();
+        if parts.is_empty() {
+            return "nothing in range, pays 0.00".to_owned();
+        }
+        let rounded = if self.exact == self.paid.0 as i128 * 10_000 {
+            format!("pays {}", self.paid)
+        } else {
+            format!("pays {} rounded half up to {}", exact_yuan(self.exact), self.paid)
+        };
+        let over = if self.over_cap.0 > 0 {
+            format!("; {} of the range is beyond the annual cap", self.over_cap)
+        } else {
+            String::new()
+        };
+        format!("{}; {rounded}{over}", parts.join(" + "))
+    }
+}
+
+/// An exact amount in 1/10,000 fen as yuan, with as many decimals as it needs (at least 2).
+pub(super) fn exact_yuan(units: i128) -> String {
+    let s = crate::money::format_fixed(units, 6);
+    let keep = s.trim_end_matches('0');
+    let dot = keep.find('.').unwrap_or(keep.len());
+    if keep.len() - dot < 3 {
+        s[..dot + 3].to_owned()
+    } else {
+        keep.to_owned()
+    }
+}
+
+/// Pays each band's ratio (less `minus`, plus `plus` points) over the part of [from, to) that
+/// falls in it. The pieces are summed exactly and the sum rounded half up once: rounding each
+/// piece would be up to a fen off per band. `room` (what the annual cap leaves) cuts the exact
+/// sum, so a capped walk pays exactly the room. What the cap cut off is returned as in-scope
+/// amount `over_cap`, for the large-amount layer.
+pub(super) fn walk_bands(bands: &[Band], from: Fen, to: Fen, minus: Ratio, plus: Ratio, room: Option<Fen>) -> BandWalk {
+    let mut w = BandWalk { paid: Fen::ZERO, exact: 0, over_cap: Fen::ZERO, pieces: vec![] };
+    let mut left = room.map(|r| r.0.max(0) as i128 * 10_000);
+    let mut lo = Fen(i64::MIN);
+    for b in bands {
+        let hi = b.upto.unwrap_or(Fen(i64::MAX));
+        let (a, z) = (from.max(lo), to.min(hi));
+        lo = hi;
+        if z <= a {
+            continue;
+        }
+        let len = z - a;
+        let ratio = Ratio((b.ratio.0 + plus.0).min(Ratio::ONE.0)).minus(minus);
+        let share = len.0 as i128 * ratio.0 as i128;
+        let mut pays = share;
+        if let Some(l) = left.as_mut() {
+            if share > *l {
+                // Only `covered` of this piece fits under the cap; the rest is over it.
+                let covered = if ratio.0 == 0 { len.0 } else { (*l / ratio.0 as i128).min(len.0 as i128) as i64 };
+                w.over_cap += len - Fen(covered);
+                pays = *l;
+            }
+            *l -= pays;
+        }
+        w.pieces.push(Piece { len, ratio, share, pays });
+        w.exact += pays;
+    }
+    w.paid = Fen(crate::money::div_round_half_up(w.exact, 10_000));
+    if let Some(r) = room {
+        w.paid = w.paid.min(r.max(Fen::ZERO));
+    }
+    w
+}
