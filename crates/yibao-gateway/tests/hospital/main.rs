@@ -6,6 +6,7 @@ mod errors;
 mod fuzz_corpus;
 mod http;
 mod inpatient;
+mod msgids;
 mod outpatient;
 mod pharmacy;
 mod property;
