@@ -34,6 +34,8 @@ pub struct Verdict {
 
 struct SetlRow {
     setl_id: String,
+    /// The msgid, which is unique within its institution.
+    fixmedins_code: String,
     msgid: String,
     psn_no: String,
     medfee: Fen,
@@ -50,7 +52,7 @@ struct Snapshot {
     funds: HashMap<String, (i64, Fen)>,
     lines: HashMap<String, Fen>,
     entries: HashMap<String, (i64, Fen)>,
-    msg_refs: HashMap<String, String>,
+    msg_refs: HashMap<(String, String), String>,
     events: HashSet<String>,
     ledger_sums: HashMap<String, Fen>,
     last_balances: HashMap<String, Fen>,
@@ -145,8 +147,9 @@ fn half_written(snap: &Snapshot, f: &mut Vec<String>) {
         if entry != want {
             f.push(format!("{id}: account entries {entry:?}, expected {want:?}"));
         }
-        if snap.msg_refs.get(&s.msgid) != Some(id) {
-            f.push(format!("{id}: msgid {} does not record it (records {:?})", s.msgid, snap.msg_refs.get(&s.msgid)));
+        let recorded = snap.msg_refs.get(&(s.fixmedins_code.clone(), s.msgid.clone()));
+        if recorded != Some(id) {
+            f.push(format!("{id}: msgid {} does not record it (records {recorded:?})", s.msgid));
         }
         if !snap.events.contains(id) {
             f.push(format!("{id}: no outbox event"));
@@ -194,7 +197,7 @@ fn accumulators(snap: &Snapshot, f: &mut Vec<String>) {
 
 fn snapshot(tx: &mut dyn Tx) -> Result<Snapshot, DbError> {
     let settlements = tx
-        .query("SELECT setl_id, msgid, psn_no, medfee_sumamt, fund_pay_sumamt, acct_pay, refd_setl_flag, revs_setl_id FROM settlement", &[])?
+        .query("SELECT setl_id, msgid, psn_no, medfee_sumamt, fund_pay_sumamt, acct_pay, refd_setl_flag, revs_setl_id, fixmedins_code FROM settlement", &[])?
         .iter()
         .map(|r| {
             Ok(SetlRow {
@@ -205,6 +208,7 @@ fn snapshot(tx: &mut dyn Tx) -> Result<Snapshot, DbError> {
                 fund: r.fen(4)?,
                 acct: r.fen(5)?,
                 standing: !r.bool(6)? && r.opt_str(7)?.is_none(),
+                fixmedins_code: r.str(8)?,
             })
         })
         .collect::<Result<Vec<_>, DbError>>()?;
@@ -214,14 +218,14 @@ fn snapshot(tx: &mut dyn Tx) -> Result<Snapshot, DbError> {
     }
     let (deltas, mulaid_paid) = deltas(tx)?;
     Ok(Snapshot {
-        dup_msgids: strings(tx, "SELECT msgid FROM settlement GROUP BY msgid HAVING COUNT(*) > 1")?,
+        dup_msgids: strings(tx, "SELECT msgid FROM settlement GROUP BY fixmedins_code, msgid HAVING COUNT(*) > 1")?,
         funds: counted(tx, "SELECT setl_id, COUNT(*), CAST(SUM(fund_payamt) AS BIGINT) FROM settlement_fund GROUP BY setl_id")?,
         lines: by_key(tx, "SELECT setl_id, CAST(SUM(det_item_fee_sumamt) AS BIGINT) FROM fee_line WHERE setl_id IS NOT NULL GROUP BY setl_id")?,
         entries: counted(tx, "SELECT ref_id, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM acct_entry WHERE kind IN ('settle', 'reverse') AND ref_id IS NOT NULL GROUP BY ref_id")?,
         msg_refs: tx
-            .query("SELECT msgid, ref_id FROM msg_log WHERE ref_id IS NOT NULL", &[])?
+            .query("SELECT fixmedins_code, msgid, ref_id FROM msg_log WHERE ref_id IS NOT NULL", &[])?
             .iter()
-            .map(|r| Ok((r.str(0)?, r.str(1)?)))
+            .map(|r| Ok(((r.str(0)?, r.str(1)?), r.str(2)?)))
             .collect::<Result<_, DbError>>()?,
         events: strings(tx, "SELECT aggregate_id FROM outbox WHERE event_type IN ('settlement.settled', 'settlement.reversed')")?
             .into_iter()

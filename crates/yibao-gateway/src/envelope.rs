@@ -78,6 +78,13 @@ impl Envelope {
         }
         let fixmedins_code = required(&m, "fixmedins_code", 30)?;
         FixmedinsCode::parse(&fixmedins_code).map_err(|e| biz(format!("fixmedins_code: {e}")))?;
+        // Msgids are kept per institution; the spec's shape begins with the sender's code, which
+        // keeps one institution from naming (and voiding or squatting) another's msgids.
+        if !msgid.starts_with(&fixmedins_code) || msgid.len() == fixmedins_code.len() {
+            return Err(biz(format!(
+                "msgid: {msgid} does not begin with the sender's fixmedins_code {fixmedins_code} (fixmedins_code + yyyyMMddHHmmss + 4-digit serial)"
+            )));
+        }
         let inf_time_s = required(&m, "inf_time", 19)?;
         let inf_time = DateTime::parse(&inf_time_s).map_err(|e| biz(format!("inf_time: {inf_time_s:?}: {e}")))?;
         let opter_type = required(&m, "opter_type", 3)?;

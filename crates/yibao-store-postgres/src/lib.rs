@@ -46,7 +46,10 @@ const MAX_RETRIES: u32 = 5;
 /// ("yibao" in ASCII, then 1).
 const MIGRATION_LOCK: i64 = 0x7969_6261_6f00_0001;
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_schema", include_str!("../migrations/0001_schema.sql")),
+    ("0002_msg_log_by_institution", include_str!("../migrations/0002_msg_log_by_institution.sql")),
+];
 
 const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";

@@ -19,7 +19,10 @@ mod group;
 /// slower exactly when more of them waited. An idle connection costs little memory.
 const READERS_MAX: usize = 64;
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_schema", include_str!("../migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_schema", include_str!("../migrations/0001_schema.sql")),
+    ("0002_msg_log_by_institution", include_str!("../migrations/0002_msg_log_by_institution.sql")),
+];
 
 #[derive(Debug)]
 pub struct SqliteBackend {

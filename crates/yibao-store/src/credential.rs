@@ -124,7 +124,11 @@ pub fn of_institution(tx: &mut dyn Tx, fixmedins_code: &str) -> Result<Vec<Crede
 /// Replaces the secret of an active credential; the old one stays valid until `overlap_until`.
 /// Returns the credential with its new secret, or None for an unknown or revoked paasid.
 pub fn rotate(tx: &mut dyn Tx, paasid: &str, overlap_until: i64, now: i64) -> Result<Option<Credential>, DbError> {
-    let Some(mut c) = get(tx, paasid)?.filter(Credential::active) else {
+    // Locked until the transaction ends: two rotations must not both read the same secret, or
+    // the second would make the first's new secret its "previous" one never, losing it.
+    let sql = format!("SELECT {COLS} FROM inst_credential WHERE paasid = $1{}", tx.dialect().for_update());
+    let row = tx.query_opt(&sql, params![paasid])?;
+    let Some(mut c) = row.map(|r| from_row(tx, &r)).transpose()?.filter(Credential::active) else {
         return Ok(None);
     };
     let v = vault_of(tx, "credential")?;
@@ -162,7 +166,9 @@ pub fn sealed_key_ids(tx: &mut dyn Tx) -> Result<Vec<String>, DbError> {
 /// Re-seals credential secrets under the current key. Returns how many were re-sealed.
 pub fn rekey(tx: &mut dyn Tx) -> Result<u64, DbError> {
     let v = vault_of(tx, "credential")?;
-    let rows = tx.query(&format!("SELECT {COLS} FROM inst_credential ORDER BY paasid"), params![])?;
+    // Locked: a rotation committed between this read and the write below would be undone.
+    let sql = format!("SELECT {COLS} FROM inst_credential ORDER BY paasid{}", tx.dialect().for_update());
+    let rows = tx.query(&sql, params![])?;
     let mut n = 0;
     for r in &rows {
         let stale = !v.is_current(&r.str(2)?) || r.opt_str(3)?.is_some_and(|s| !v.is_current(&s));

@@ -154,6 +154,24 @@ impl Dialect {
     }
 }
 
+/// Serializes the writers that name the same `name` until their transactions end. PostgreSQL
+/// writers run concurrently, and a check-then-write over rows that may not exist yet (no row to
+/// lock `FOR UPDATE`) needs a lock of its own: a transaction-scoped advisory lock keyed by a
+/// 64-bit hash of the name (a collision only serializes two unrelated writers). SQLite has one
+/// writer at a time, so it needs none and pays nothing.
+pub fn lock_name(tx: &mut dyn Tx, name: &str) -> Result<(), DbError> {
+    if tx.dialect() == Dialect::Postgres {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in name.bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // `execute`, not `query`: the function returns `void`, which rows cannot carry.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[Value::Int(Some(h as i64))])?;
+    }
+    Ok(())
+}
+
 /// A list of texts as the JSON array [`Dialect::in_json_texts`] takes.
 pub fn json_texts<S: AsRef<str>>(items: &[S]) -> Value {
     // Display of a JSON value cannot fail (a fallback list here would silently drop items).

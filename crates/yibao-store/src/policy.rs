@@ -1,7 +1,7 @@
 //! Policy documents in the store. A new version is accepted only if, together with the versions
 //! already stored for its region × insurance type, the timeline has no gap and no overlap.
 
-use crate::db::{DbError, Tx};
+use crate::db::{lock_name, DbError, Tx};
 use crate::params;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -45,6 +45,10 @@ pub enum PolicyStoreError {
 /// Stores a validated policy, replacing a version with the same begin date.
 pub fn put_policy(tx: &mut dyn Tx, p: &Policy, now: i64) -> Result<(), PolicyStoreError> {
     p.validate()?;
+    // The timeline is checked against the stored versions and then written: two loads for the
+    // same region × type must not both check before either writes (each alone may tile time
+    // while both together overlap). There may be no row yet to lock, hence a named lock.
+    lock_name(tx, &format!("policy|{}|{}", p.admdvs, p.insutype))?;
     let mut others = versions(tx, &p.admdvs, &p.insutype)?;
     others.retain(|o| o.begndate != p.begndate);
     let mut all: Vec<&Policy> = others.iter().collect();

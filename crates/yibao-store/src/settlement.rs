@@ -2,7 +2,7 @@
 //! idempotency log and the outbox. All functions run inside the caller's transaction, so one
 //! settlement (or reversal) is one atomic unit of work.
 
-use crate::db::{vault_of, DbError, Row, Tx};
+use crate::db::{vault_of, DbError, Dialect, Row, Tx};
 use crate::params;
 use std::collections::BTreeMap;
 use yibao_crypto::Vault;
@@ -58,11 +58,15 @@ pub struct MsgRecord {
     pub reversed: bool,
 }
 
-pub fn msg_get(tx: &mut dyn Tx, msgid: &str) -> Result<Option<MsgRecord>, DbError> {
+const MSG_COLS: &str = "msgid, fixmedins_code, infno, req_digest, psn_no, ref_id, response, created, reversed";
+
+/// The record of `msgid` in the log of institution `fixmedins_code`: msgids are scoped by their
+/// sender, so one institution can neither void nor squat another's.
+pub fn msg_get(tx: &mut dyn Tx, fixmedins_code: &str, msgid: &str) -> Result<Option<MsgRecord>, DbError> {
     let v = vault_of(tx, "msg_log")?;
     let row = tx.query_opt(
-        "SELECT msgid, fixmedins_code, infno, req_digest, psn_no, ref_id, response, created, reversed FROM msg_log WHERE msgid = $1",
-        params![msgid],
+        &format!("SELECT {MSG_COLS} FROM msg_log WHERE fixmedins_code = $1 AND msgid = $2"),
+        params![fixmedins_code, msgid],
     )?;
     row.map(|r| {
         Ok(MsgRecord {
@@ -83,14 +87,74 @@ pub fn msg_get(tx: &mut dyn Tx, msgid: &str) -> Result<Option<MsgRecord>, DbErro
 pub fn msg_put(tx: &mut dyn Tx, m: &MsgRecord) -> Result<(), DbError> {
     let response = seal_answer(&*vault_of(tx, "msg_log")?, &m.msgid, &m.response);
     tx.execute(
-        "INSERT INTO msg_log (msgid, fixmedins_code, infno, req_digest, psn_no, ref_id, response, created, reversed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        params![m.msgid.as_str(), m.fixmedins_code.as_str(), m.infno.as_str(), m.req_digest.as_str(), m.psn_no.clone(), m.ref_id.clone(), response, m.created, m.reversed],
+        &format!("INSERT INTO msg_log ({MSG_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
+        params![
+            m.msgid.as_str(),
+            m.fixmedins_code.as_str(),
+            m.infno.as_str(),
+            m.req_digest.as_str(),
+            m.psn_no.clone(),
+            m.ref_id.clone(),
+            response,
+            m.created,
+            m.reversed
+        ],
     )?;
     Ok(())
 }
 
-pub fn msg_mark_reversed(tx: &mut dyn Tx, msgid: &str) -> Result<(), DbError> {
-    tx.execute("UPDATE msg_log SET reversed = 1 WHERE msgid = $1", params![msgid])?;
+/// Takes the place of `m`'s msgid before the work it records, so that copies of one request
+/// never both do it: returns the record already there (the caller replays or refuses it), or
+/// None when this transaction now holds the msgid until it ends, and must write `m` with
+/// [`msg_complete`].
+///
+/// PostgreSQL: a placeholder row is inserted at once (`ON CONFLICT DO NOTHING`). A second copy
+/// arriving while the first is in progress waits on that row; when the first commits, the
+/// second finds its record and replays the first answer; when it rolls back, the second takes
+/// the place. Two statements either way, as many as a read and an insert.
+/// SQLite: its one writer already runs writes one after another, so a read is enough and
+/// [`msg_complete`] inserts the record (no statement added to the benchmarked path).
+pub fn msg_claim(tx: &mut dyn Tx, m: &MsgRecord) -> Result<Option<MsgRecord>, DbError> {
+    if tx.dialect() == Dialect::Postgres {
+        // The answer is not known yet: an empty JSON object, never read by anyone else (the row
+        // is invisible to them until this transaction commits with the real answer).
+        let n = tx.execute(
+            &format!("INSERT INTO msg_log ({MSG_COLS}) VALUES ($1, $2, $3, $4, $5, $6, '{{}}', $7, $8) ON CONFLICT DO NOTHING"),
+            params![m.msgid.as_str(), m.fixmedins_code.as_str(), m.infno.as_str(), m.req_digest.as_str(), m.psn_no.clone(), m.ref_id.clone(), m.created, m.reversed],
+        )?;
+        if n == 1 {
+            return Ok(None);
+        }
+        // A conflict: the row is committed, and this new statement's snapshot shows it.
+        return match msg_get(tx, &m.fixmedins_code, &m.msgid)? {
+            Some(prev) => Ok(Some(prev)),
+            None => Err(DbError::Other(format!("msgid {} conflicts but has no record", m.msgid))),
+        };
+    }
+    msg_get(tx, &m.fixmedins_code, &m.msgid)
+}
+
+/// Writes the record of a msgid whose place [`msg_claim`] took in this transaction.
+pub fn msg_complete(tx: &mut dyn Tx, m: &MsgRecord) -> Result<(), DbError> {
+    if tx.dialect() != Dialect::Postgres {
+        return msg_put(tx, m);
+    }
+    let response = seal_answer(&*vault_of(tx, "msg_log")?, &m.msgid, &m.response);
+    let n = tx.execute(
+        "UPDATE msg_log SET infno = $3, req_digest = $4, psn_no = $5, ref_id = $6, response = $7, created = $8, reversed = $9 WHERE fixmedins_code = $1 AND msgid = $2",
+        params![m.fixmedins_code.as_str(), m.msgid.as_str(), m.infno.as_str(), m.req_digest.as_str(), m.psn_no.clone(), m.ref_id.clone(), response, m.created, m.reversed],
+    )?;
+    if n != 1 {
+        return Err(DbError::Other(format!("msgid {}: completed without being claimed", m.msgid)));
+    }
+    Ok(())
+}
+
+pub fn msg_mark_reversed(tx: &mut dyn Tx, fixmedins_code: &str, msgid: &str) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE msg_log SET reversed = 1 WHERE fixmedins_code = $1 AND msgid = $2",
+        params![fixmedins_code, msgid],
+    )?;
     Ok(())
 }
 
@@ -825,11 +889,16 @@ fn rekey_some(tx: &mut dyn Tx, limit: i64) -> Result<u64, DbError> {
     let v = vault_of(tx, "rekey")?;
     let current = format!("{}:%", v.key_id());
     let mut n = 0;
-    for (table, key, col) in
-        [("visit", "mdtrt_id", "mdtrt_cert_no"), ("msg_log", "msgid", "response"), ("settlement", "setl_id", "body")]
-    {
+    // (table, row key, sealed column, the column the key is unique within): a msgid is unique
+    // per institution, and its sealed answer is bound to the msgid alone.
+    let tables = [
+        ("visit", "mdtrt_id", "mdtrt_cert_no", "mdtrt_id"),
+        ("msg_log", "msgid", "response", "fixmedins_code"),
+        ("settlement", "setl_id", "body", "setl_id"),
+    ];
+    for (table, key, col, scope) in tables {
         let rows = tx.query(
-            &format!("SELECT {key}, {col} FROM {table} WHERE {col} IS NOT NULL AND {col} NOT LIKE $1 AND {col} NOT LIKE '{{%' LIMIT $2"),
+            &format!("SELECT {key}, {col}, {scope} FROM {table} WHERE {col} IS NOT NULL AND {col} NOT LIKE $1 AND {col} NOT LIKE '{{%' LIMIT $2"),
             params![current.as_str(), limit],
         )?;
         let label = format!("{table}.{col}");
@@ -837,8 +906,8 @@ fn rekey_some(tx: &mut dyn Tx, limit: i64) -> Result<u64, DbError> {
             let id = r.str(0)?;
             let clear = open_col(&v, &label, &id, &r.str(1)?)?;
             tx.execute(
-                &format!("UPDATE {table} SET {col} = $2 WHERE {key} = $1"),
-                params![id.as_str(), seal_col(&v, &label, &id, &clear)],
+                &format!("UPDATE {table} SET {col} = $2 WHERE {key} = $1 AND {scope} = $3"),
+                params![id.as_str(), seal_col(&v, &label, &id, &clear), r.str(2)?],
             )?;
             n += 1;
         }

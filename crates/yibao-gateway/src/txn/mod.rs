@@ -228,7 +228,20 @@ fn write(
     let req_mac = yibao_crypto::hex(&req_mac[..16]);
     let actor = format!("{}/{}", env.fixmedins_code, env.opter);
     ctx.store.write(|tx| {
-        if let Some(prev) = st::msg_get(tx, &env.msgid)? {
+        // The msgid's place is taken before the work: a second copy of this request waits for
+        // the first and then gets its answer (see `msg_claim`).
+        let mut record = MsgRecord {
+            msgid: env.msgid.clone(),
+            fixmedins_code: env.fixmedins_code.clone(),
+            infno: env.infno.clone(),
+            req_digest: digest.clone(),
+            psn_no: None,
+            ref_id: None,
+            response: String::new(),
+            created: ctx.now.0,
+            reversed: false,
+        };
+        if let Some(prev) = st::msg_claim(tx, &record)? {
             return replay(env, &digest, prev);
         }
         caller(ctx, tx)?;
@@ -258,18 +271,10 @@ fn write(
                 detail: &detail,
             },
         )?;
-        let record = MsgRecord {
-            msgid: env.msgid.clone(),
-            fixmedins_code: env.fixmedins_code.clone(),
-            infno: env.infno.clone(),
-            req_digest: digest.clone(),
-            psn_no: done.psn_no,
-            ref_id: done.ref_id,
-            response: done.output.into_text(),
-            created: ctx.now.0,
-            reversed: false,
-        };
-        st::msg_put(tx, &record)?;
+        record.psn_no = done.psn_no;
+        record.ref_id = done.ref_id;
+        record.response = done.output.into_text();
+        st::msg_complete(tx, &record)?;
         Ok(Output::Json(record.response))
     })
 }

@@ -16,21 +16,38 @@ pub const VOID_DIGEST: &str = "void";
 pub fn by_msgid(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
-    super::settle::lock_patient(tx, &d)?;
     let psn_no = d.str_max("psn_no", 30)?;
     let omsgid = d.str_max("omsgid", 30)?;
     let oinfno = d.str_max("oinfno", 5)?;
-    let Some(orig) = st::msg_get(tx, &omsgid)? else {
-        void(ctx, tx, &omsgid, &oinfno, &psn_no)?;
+    let code = &ctx.env.fixmedins_code;
+    if omsgid == ctx.env.msgid {
+        return Err(biz(format!("{}.omsgid: a 2601 cannot reverse itself", d.path)));
+    }
+    // The original is looked up among this institution's own msgids only (another
+    // institution's msgid is never found, and voiding it here touches only this scope). Its
+    // place is taken first (before the person), so a 2601 racing its original
+    // waits for it instead of voiding a msgid that is being answered; the void is written only
+    // if nothing is there.
+    let void = MsgRecord {
+        msgid: omsgid.clone(),
+        fixmedins_code: code.clone(),
+        infno: oinfno.clone(),
+        req_digest: VOID_DIGEST.to_owned(),
+        psn_no: Some(psn_no.clone()),
+        ref_id: None,
+        response: "{}".to_owned(),
+        created: ctx.now.0,
+        reversed: true,
+    };
+    let Some(orig) = st::msg_claim(tx, &void)? else {
+        st::msg_complete(tx, &void)?;
         return Ok(done(
             json!({ "data": { "omsgid": omsgid, "result": "original request not received; it is now void" } }),
             Some(&psn_no),
             None,
         ));
     };
-    if orig.fixmedins_code != ctx.env.fixmedins_code {
-        return Err(biz(format!("omsgid {omsgid} was sent by another institution")));
-    }
+    super::settle::lock_patient(tx, &d)?;
     if orig.infno != oinfno || orig.psn_no.as_deref().is_some_and(|p| p != psn_no) {
         return Err(biz(format!("omsgid {omsgid} was infno {} for another person or transaction", orig.infno)));
     }
@@ -42,30 +59,12 @@ pub fn by_msgid(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
         ));
     }
     let reversed = reverse_effect(ctx, tx, &orig)?;
-    st::msg_mark_reversed(tx, &omsgid)?;
+    st::msg_mark_reversed(tx, code, &omsgid)?;
     Ok(done(
         json!({ "data": { "omsgid": omsgid, "result": "reversed" }, "reversal": reversed.output.into_value()? }),
         Some(&psn_no),
         reversed.ref_id.as_deref(),
     ))
-}
-
-fn void(ctx: &Ctx, tx: &mut dyn Tx, omsgid: &str, oinfno: &str, psn_no: &str) -> Result<()> {
-    st::msg_put(
-        tx,
-        &MsgRecord {
-            msgid: omsgid.to_owned(),
-            fixmedins_code: ctx.env.fixmedins_code.clone(),
-            infno: oinfno.to_owned(),
-            req_digest: VOID_DIGEST.to_owned(),
-            psn_no: Some(psn_no.to_owned()),
-            ref_id: None,
-            response: "{}".to_owned(),
-            created: ctx.now.0,
-            reversed: true,
-        },
-    )?;
-    Ok(())
 }
 
 fn reverse_effect(ctx: &Ctx, tx: &mut dyn Tx, orig: &MsgRecord) -> Result<Done> {

@@ -555,7 +555,7 @@ pub(super) fn reverse_settlement(ctx: &Ctx, tx: &mut dyn Tx, s: SettlementRow) -
     if !st::mark_reversed(tx, &s.setl_id, &rev_id)? {
         return Err(GatewayError::System(format!("settlement {} changed during its reversal", s.setl_id)));
     }
-    st::msg_mark_reversed(tx, &s.msgid)?;
+    st::msg_mark_reversed(tx, &s.fixmedins_code, &s.msgid)?;
     reopen_visit(ctx, tx, &s)?;
     let ev = json!({ "setl_id": rev_id, "orig_setl_id": s.setl_id, "psn_no": s.psn_no, "medfee_sumamt": -s.amount("medfee_sumamt"), "fund_pay_sumamt": -s.amount("fund_pay_sumamt"), "acct_pay": -acct_pay });
     event(ctx, tx, &s.insuplc_admdvs, "settlement.reversed", &rev_id, ev)?;

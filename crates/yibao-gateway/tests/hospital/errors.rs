@@ -27,6 +27,7 @@ conformance! {
         assert!(h.raw(&env)["err_msg"].as_str().unwrap().starts_with("fixmedins_code:"));
         let mut env = h.envelope("2201", &h.msgid(), json!({}));
         env["fixmedins_code"] = json!("H11010099999");
+        env["msgid"] = json!(format!("H11010099999{}0001", now().compact()));
         let r = h.raw(&env);
         assert_eq!(r["http_status"], 403, "a credential speaks for its own institution only: {r}");
         assert!(r["err_msg"].as_str().unwrap().starts_with("AUTH_WRONG_INSTITUTION:"), "{r}");

@@ -7,6 +7,7 @@ mod fuzz_corpus;
 mod http;
 mod identity;
 mod inpatient;
+mod msgids;
 mod outpatient;
 mod pharmacy;
 mod property;

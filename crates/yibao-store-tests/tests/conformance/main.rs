@@ -4,6 +4,7 @@
 mod backend;
 mod catalog;
 mod group_commit;
+mod harness;
 mod policy;
 mod registry;
 mod settlement;

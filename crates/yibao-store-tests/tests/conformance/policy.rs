@@ -37,3 +37,39 @@ conformance! {
         assert_eq!(store.read(|tx| versions(tx, "320500", "390")).unwrap().len(), 2);
     }
 }
+
+conformance! {
+    /// Two loads of open-ended versions at once (each alone tiles time, together they overlap):
+    /// exactly one lands, round after round, on real concurrent threads.
+    fn concurrent_open_ended_loads_do_not_both_land(store: &Store) {
+        let (mut a, mut b) = (suzhou(), suzhou());
+        a.enddate = None;
+        b.ver = "SZ-390-2025.1".into();
+        b.begndate = d("2025-01-01");
+        b.enddate = None;
+        let barrier = std::sync::Barrier::new(2);
+        let mut overlapping = 0;
+        for round in 0..40 {
+            store.write(|tx| tx.execute("DELETE FROM policy WHERE admdvs = '320500' AND insutype = '390'", &[])).unwrap();
+            let landed = std::thread::scope(|s| {
+                let t: Vec<_> = [&a, &b]
+                    .into_iter()
+                    .map(|p| {
+                        let barrier = &barrier;
+                        s.spawn(move || {
+                            barrier.wait();
+                            store.write(|tx| put_policy(tx, p, round)).is_ok()
+                        })
+                    })
+                    .collect();
+                t.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count()
+            });
+            let stored = store.read(|tx| versions(tx, "320500", "390")).unwrap();
+            assert_eq!(stored.len(), landed, "round {round}: what was acknowledged is what is stored");
+            if landed != 1 {
+                overlapping += 1;
+            }
+        }
+        assert_eq!(overlapping, 0, "{overlapping} of 40 rounds stored two open-ended versions");
+    }
+}

@@ -1,8 +1,11 @@
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use yibao_domain::Fen;
 use yibao_store::settlement::{self as st, Event, MsgRecord};
 use yibao_store::{DbError, Store};
-use yibao_store_tests::conformance;
+use yibao_store_postgres::PgBackend;
+use yibao_store_sqlite::SqliteBackend;
+use yibao_store_tests::{conformance, Engine, TestStore};
 
 fn msg(id: &str) -> MsgRecord {
     MsgRecord {
@@ -75,18 +78,124 @@ conformance! {
         Ok(())
     }
 
-    /// A msgid is recorded once; the record reads back whole.
-    fn msgid_log_is_single_entry(store: &Store) -> Result<(), DbError> {
+    /// A msgid is recorded once per institution and reads back whole; another institution's log
+    /// is another namespace, which neither finds nor marks the first's record.
+    fn msgid_log_is_single_entry_per_institution(store: &Store) -> Result<(), DbError> {
+        const A: &str = "H11010000001";
+        const B: &str = "H11010000002";
         store.write(|tx| st::msg_put(tx, &msg("M1")))?;
         let again = store.write(|tx| st::msg_put(tx, &msg("M1")));
         assert!(matches!(again, Err(DbError::Unique(_))), "{again:?}");
-        assert_eq!(store.read(|tx| st::msg_get(tx, "M1"))?, Some(msg("M1")));
-        store.write(|tx| st::msg_mark_reversed(tx, "M1"))?;
-        assert!(store.read(|tx| st::msg_get(tx, "M1"))?.unwrap().reversed);
-        assert_eq!(store.read(|tx| st::msg_get(tx, "nope"))?, None);
+        assert_eq!(store.read(|tx| st::msg_get(tx, A, "M1"))?, Some(msg("M1")));
+        assert_eq!(store.read(|tx| st::msg_get(tx, B, "M1"))?, None);
+        let theirs = MsgRecord { fixmedins_code: B.into(), infno: "2601".into(), ..msg("M1") };
+        store.write(|tx| st::msg_put(tx, &theirs))?;
+        store.write(|tx| st::msg_mark_reversed(tx, B, "M1"))?;
+        assert!(store.read(|tx| st::msg_get(tx, B, "M1"))?.unwrap().reversed);
+        assert_eq!(store.read(|tx| st::msg_get(tx, A, "M1"))?, Some(msg("M1")), "A's record is untouched");
+        assert_eq!(store.read(|tx| st::msg_get(tx, A, "nope"))?, None);
         Ok(())
     }
 
+    /// A claimed msgid holds its record once completed; a later claim finds it; a claim whose
+    /// transaction rolls back leaves nothing.
+    fn msgid_claim_then_complete(store: &Store) -> Result<(), DbError> {
+        let m = msg("M2");
+        let first = store.write(|tx| {
+            let c = st::msg_claim(tx, &m)?;
+            st::msg_complete(tx, &m)?;
+            Ok::<_, DbError>(c)
+        })?;
+        assert_eq!(first, None);
+        assert_eq!(store.read(|tx| st::msg_get(tx, &m.fixmedins_code, "M2"))?, Some(m.clone()));
+        assert_eq!(store.write(|tx| st::msg_claim(tx, &m))?, Some(m.clone()));
+        let failed: Result<(), DbError> = store.write(|tx| {
+            assert_eq!(st::msg_claim(tx, &msg("M3"))?, None);
+            Err(DbError::Other("the work failed".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(store.read(|tx| st::msg_get(tx, &m.fixmedins_code, "M3"))?, None);
+        assert_eq!(store.write(|tx| st::msg_claim(tx, &msg("M3")))?, None, "the rolled-back claim left no place taken");
+        Ok(())
+    }
+
+    /// Copies of one msgid claimed at once on real threads: one does the work, each other one
+    /// waits for it and finds its record (never nothing, never a failure).
+    fn concurrent_claims_of_one_msgid_wait_for_the_first(store: &Store) {
+        const COPIES: usize = 4;
+        let barrier = std::sync::Barrier::new(COPIES);
+        let mut bad = 0;
+        for round in 0..10 {
+            let m = msg(&format!("C{round}"));
+            let got: Vec<Result<Option<MsgRecord>, DbError>> = std::thread::scope(|s| {
+                let t: Vec<_> = (0..COPIES)
+                    .map(|_| {
+                        let (barrier, m) = (&barrier, &m);
+                        s.spawn(move || {
+                            barrier.wait();
+                            store.write(|tx| {
+                                let prev = st::msg_claim(tx, m)?;
+                                if prev.is_none() {
+                                    // The work, long enough for the other copies to arrive.
+                                    std::thread::sleep(std::time::Duration::from_millis(20));
+                                    st::msg_complete(tx, m)?;
+                                }
+                                Ok::<_, DbError>(prev)
+                            })
+                        })
+                    })
+                    .collect();
+                t.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let worked = got.iter().filter(|r| matches!(r, Ok(None))).count();
+            let replayed = got.iter().filter(|r| matches!(r, Ok(Some(p)) if *p == m)).count();
+            if worked != 1 || replayed != COPIES - 1 {
+                bad += 1;
+                eprintln!("round {round}: {got:?}");
+            }
+        }
+        assert_eq!(bad, 0, "{bad} of 10 rounds: a copy did the work twice or failed");
+    }
+}
+
+conformance! {
+    /// A store made before msgids were scoped by institution (msg_log keyed by msgid alone)
+    /// is migrated when it is opened: its records read back whole, sealed answers included, and
+    /// two institutions may then hold the same msgid.
+    fn msg_log_migrates_to_per_institution_keys(store: &TestStore) -> Result<(), DbError> {
+        // Put this database back as it was before 0002.
+        store.write(|tx| {
+            tx.execute("DROP TABLE msg_log", &[])?;
+            tx.execute(
+                "CREATE TABLE msg_log (msgid TEXT PRIMARY KEY, fixmedins_code TEXT NOT NULL, infno TEXT NOT NULL, req_digest TEXT NOT NULL, psn_no TEXT, ref_id TEXT, response TEXT NOT NULL, created BIGINT NOT NULL, reversed BIGINT NOT NULL DEFAULT 0)",
+                &[],
+            )?;
+            tx.execute("DELETE FROM schema_migrations WHERE name = '0002_msg_log_by_institution'", &[])
+        })?;
+        let sealed = MsgRecord { msgid: "OLD2".into(), response: "{\"psn_name\":\"张伟\"}".into(), ..msg("OLD2") };
+        store.write(|tx| {
+            st::msg_put(tx, &msg("OLD1"))?;
+            st::msg_put(tx, &sealed)
+        })?;
+        let clash = MsgRecord { fixmedins_code: "H11010000002".into(), ..msg("OLD1") };
+        assert!(store.write(|tx| st::msg_put(tx, &clash)).is_err(), "before: one namespace");
+
+        let reopened = match store.engine() {
+            Engine::Sqlite => Store::new(Arc::new(SqliteBackend::open(store.sqlite_path().unwrap())?)),
+            Engine::Postgres => Store::new(Arc::new(PgBackend::open(&store.postgres_url().unwrap())?)),
+        };
+        let a = "H11010000001";
+        assert_eq!(reopened.read(|tx| st::msg_get(tx, a, "OLD1"))?, Some(msg("OLD1")));
+        assert_eq!(reopened.read(|tx| st::msg_get(tx, a, "OLD2"))?, Some(sealed.clone()));
+        reopened.write(|tx| st::msg_put(tx, &clash))?;
+        assert_eq!(reopened.read(|tx| st::msg_get(tx, "H11010000002", "OLD1"))?, Some(clash.clone()));
+        assert!(matches!(reopened.write(|tx| st::msg_put(tx, &msg("OLD1"))), Err(DbError::Unique(_))));
+        let applied = reopened.read(|tx| {
+            tx.query("SELECT name FROM schema_migrations WHERE name = '0002_msg_log_by_institution'", &[])
+        })?;
+        assert_eq!(applied.len(), 1);
+        Ok(())
+    }
     /// Followers read the outbox in sequence order, from where they stopped.
     fn outbox_is_read_in_order(store: &Store) -> Result<(), DbError> {
         for seq in [30, 10, 20] {

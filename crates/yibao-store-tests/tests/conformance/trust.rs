@@ -157,6 +157,45 @@ conformance! {
         assert_eq!(ids(store), vec![keyed(store, K2).vault().key_id().to_owned()]);
     }
 
+    /// Rotations of one credential at once, on real concurrent threads: each takes the secret the
+    /// one before it made as its previous one, so the last new secret is the credential's and
+    /// the one before it stays valid for the overlap; no new secret is lost.
+    fn concurrent_rotations_lose_no_secret(store: &Store) {
+        const THREADS: usize = 4;
+        let c = store.write(|tx| credential::issue(tx, "H11010000001", None, 10)).unwrap();
+        let barrier = std::sync::Barrier::new(THREADS);
+        let mut lost = 0;
+        for round in 0..15 {
+            let before = store.read(|tx| credential::get(tx, &c.paasid)).unwrap().unwrap().secret;
+            let pairs: Vec<(String, String)> = std::thread::scope(|s| {
+                let t: Vec<_> = (0..THREADS)
+                    .map(|_| {
+                        let (barrier, paasid) = (&barrier, &c.paasid);
+                        s.spawn(move || {
+                            barrier.wait();
+                            let r = store.write(|tx| credential::rotate(tx, paasid, 1_000 + round, 20)).unwrap().unwrap();
+                            (r.prev_secret.unwrap(), r.secret)
+                        })
+                    })
+                    .collect();
+                t.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            // The rotations form one chain from `before`: every previous secret is distinct and
+            // is `before` or a new secret of another rotation.
+            let news: Vec<&String> = pairs.iter().map(|p| &p.1).collect();
+            let mut prevs: Vec<&String> = pairs.iter().map(|p| &p.0).collect();
+            prevs.sort();
+            prevs.dedup();
+            let chained = prevs.len() == THREADS && prevs.iter().all(|p| **p == before || news.contains(p));
+            let now = store.read(|tx| credential::get(tx, &c.paasid)).unwrap().unwrap();
+            let last = pairs.iter().find(|p| !prevs.contains(&&p.1)).expect("a last rotation");
+            if !chained || now.secret != last.1 || now.prev_secret.as_ref() != Some(&last.0) {
+                lost += 1;
+            }
+        }
+        assert_eq!(lost, 0, "{lost} of 15 rounds lost a rotation");
+    }
+
     /// Credential secrets are sealed; rotation keeps the old secret for the overlap; revocation.
     fn credentials_are_sealed_rotated_and_revoked(store: &Store) {
         let c = store.write(|tx| credential::issue(tx, "H11010000001", None, 100)).unwrap();
