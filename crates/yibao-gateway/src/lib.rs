@@ -41,6 +41,10 @@ use yibao_store::Store;
 /// 1 KB a line); the limit only has to refuse what cannot be a request before it is parsed.
 pub const BODY_MAX_BYTES: usize = 192 * 1024 * 1024;
 
+/// Largest calculator case (`POST /api/calc`, unauthenticated): a policy (a few KB) and
+/// thousands of lines fit many times over.
+pub const CALC_BODY_MAX: usize = 8 * 1024 * 1024;
+
 /// What every request shares: the store, the guard (authentication, nonces, rate limits) and
 /// the operators' login throttle.
 #[derive(Clone)]
@@ -70,7 +74,7 @@ pub fn router(app: App) -> Router {
         .route("/fsi/api/{*rest}", post(call_path))
         .route("/health", get(|| async { "ok" }))
         .merge(admin_http::routes())
-        .route("/api/calc", post(calc))
+        .route("/api/calc", post(calc).layer(DefaultBodyLimit::max(CALC_BODY_MAX)))
         .layer(DefaultBodyLimit::max(body_max))
         .with_state(app)
 }
@@ -314,7 +318,18 @@ fn handle_checked(
 
 /// The policy calculator over HTTP: a case (docs/calc-format.md) with its policy inline.
 /// Answers 200 with the settlement and trace, or 400 with a stable code and the reason.
-async fn calc(body: Bytes) -> (axum::http::StatusCode, Json<Value>) {
+async fn calc(body: Result<Bytes, BytesRejection>) -> (axum::http::StatusCode, Json<Value>) {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => {
+            let (code, message) = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ("BODY_TOO_LARGE", format!("the case is larger than {CALC_BODY_MAX} bytes"))
+            } else {
+                ("BODY_UNREADABLE", format!("the case could not be read: {}", r.body_text()))
+            };
+            return (r.status(), Json(serde_json::json!({ "code": code, "message": message })));
+        }
+    };
     match calc_case(&body) {
         Ok(v) => (axum::http::StatusCode::OK, Json(v)),
         Err((code, message)) => {

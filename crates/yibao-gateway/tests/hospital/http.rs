@@ -72,9 +72,19 @@ fn the_calculator_answers_over_http() {
 /// reads the answer for at most 20 s. None when the server did not answer in that time (it is
 /// waiting for the rest of the body).
 fn announce(addr: std::net::SocketAddr, head: &str, announced: usize, sent: usize) -> Option<(String, Value)> {
+    announce_to(addr, "/fsi/api/rsfComIfsService/callService", head, announced, sent)
+}
+
+fn announce_to(
+    addr: std::net::SocketAddr,
+    path: &str,
+    head: &str,
+    announced: usize,
+    sent: usize,
+) -> Option<(String, Value)> {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
-    let req = format!("POST /fsi/api/rsfComIfsService/callService HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{head}Content-Length: {announced}\r\n\r\n");
+    let req = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{head}Content-Length: {announced}\r\n\r\n");
     s.write_all(req.as_bytes()).unwrap();
     // The server may answer and close before it has read everything.
     let _ = s.write_all(&vec![b' '; sent]);
@@ -174,4 +184,33 @@ fn an_unauthenticated_body_is_not_read() {
     let r: Value = serde_json::from_str(answer).unwrap();
     assert!(head.starts_with("HTTP/1.1 200"), "{head} {r}");
     assert_eq!(r["output"]["baseinfo"]["psn_no"], psn.0.as_str(), "{r}");
+}
+
+/// The admin API and the calculator take small bodies: they are not read past their own limits
+/// (64 KiB, 8 MiB), whoever sends them, and the answers stay what they were (400 BAD_REQUEST for
+/// the admin API, after the token; 413 BODY_TOO_LARGE for the calculator).
+#[test]
+fn admin_and_calculator_bodies_are_bounded() {
+    let store = yibao_store_tests::sqlite_store();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = yibao_gateway::App::new((*store).clone());
+    rt.spawn(async move { axum::serve(listener, yibao_gateway::router(app)).await });
+    let huge = 100 * 1024 * 1024;
+
+    let (status, r) =
+        announce_to(addr, "/admin/login", "", huge, 100 * 1024).expect("no answer: /admin/login waits for the body");
+    assert!(status.contains("400"), "{status} {r}");
+    assert_eq!(r["code"], "BAD_REQUEST", "{r}");
+    assert_eq!(r["message"], "body: at most 64 KiB", "{r}");
+    // Without a token the token is what is refused, as before.
+    let (status, r) = announce_to(addr, "/admin/operators", "", huge, 100 * 1024)
+        .expect("no answer: /admin/operators waits for the body");
+    assert!(status.contains("401"), "{status} {r}");
+    assert_eq!(r["code"], "TOKEN_MISSING", "{r}");
+    let (status, r) = announce_to(addr, "/api/calc", "", huge, 8 * 1024 * 1024 + 4096)
+        .expect("no answer: /api/calc waits for the body");
+    assert!(status.contains("413"), "{status} {r}");
+    assert_eq!(r["code"], "BODY_TOO_LARGE", "{r}");
 }
