@@ -247,8 +247,8 @@ conformance! {
         starts(q("110100ecnot-a-token"), "input.data.mdtrt_cert_no: not an e-credential token");
         starts(adm("110100ecnot-a-token"), "input.mdtrtinfo.mdtrt_cert_no: not an e-credential token");
         let old = ecred::issue(store.vault(), "110100", &psn.0, unix_now() - 400, 300).unwrap();
-        starts(q(&old), "input.data.mdtrt_cert_no: the e-credential expired 100 s ago");
-        starts(adm(&old), "input.mdtrtinfo.mdtrt_cert_no: the e-credential expired 100 s ago");
+        starts(q(&old), "input.data.mdtrt_cert_no: the e-credential expired ");
+        starts(adm(&old), "input.mdtrtinfo.mdtrt_cert_no: the e-credential expired ");
         let stranger = yibao_store::Vault::from_hex_list(&yibao_store::Vault::generate_hex()).unwrap();
         let forged = ecred::issue(&stranger, "110100", &psn.0, unix_now(), 300).unwrap();
         starts(q(&forged), "input.data.mdtrt_cert_no: the e-credential's signature does not verify");
