@@ -552,7 +552,7 @@ pub fn issue_ec(store: &Store, actor: &Actor, psn_no: &str, ttl_secs: i64) -> Ad
     store.write(|tx| {
         let admdvs = person_in_scope(tx, actor, psn_no)?;
         let token = crate::ecred::issue(store.vault(), &admdvs, psn_no, unix(now), ttl_secs)?;
-        let t = crate::ecred::verify(store.vault(), &token, unix(now))?;
+        let t = crate::ecred::verify(store.vault(), &token, unix(now), "mdtrt_cert_no")?;
         audit(tx, actor, now, "ec.issue", psn_no, &format!("serial={} expires={}", t.serial, t.expires))?;
         Ok(json!({ "mdtrt_cert_type": "01", "mdtrt_cert_no": token, "psn_no": psn_no, "expires": t.expires }))
     })

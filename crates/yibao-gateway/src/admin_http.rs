@@ -18,7 +18,8 @@
 use crate::admin::{self, Actor, AdminError, AdminResult};
 use crate::App;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -37,7 +38,16 @@ pub fn routes() -> Router<App> {
         .route("/admin/ec", post(issue_ec))
         .route("/admin/audit/verify", get(verify_audit))
         .route("/ec/public-key", get(ec_public_key))
+        // Admin bodies are small; nothing past this is read, before or after the token.
+        .layer(DefaultBodyLimit::max(BODY_MAX))
 }
+
+/// Largest admin request body.
+const BODY_MAX: usize = 64 * 1024;
+
+/// A body as read: a longer one (or one that broke off) is refused as it was before the limit
+/// stopped reading it.
+type Body = Result<Bytes, BytesRejection>;
 
 type Answer = (StatusCode, Json<Value>);
 
@@ -54,10 +64,20 @@ fn answer(r: AdminResult<Value>) -> Answer {
     }
 }
 
-fn body_json(body: &[u8]) -> AdminResult<Value> {
-    if body.len() > 64 * 1024 {
-        return Err(AdminError { status: 400, code: "BAD_REQUEST", message: "body: at most 64 KiB".into() });
+fn body_bytes(body: &Body) -> AdminResult<&[u8]> {
+    match body {
+        Ok(b) if b.len() <= BODY_MAX => Ok(b),
+        Err(r) if r.status() != StatusCode::PAYLOAD_TOO_LARGE => Err(AdminError {
+            status: 400,
+            code: "BAD_REQUEST",
+            message: format!("the body could not be read: {}", r.body_text()),
+        }),
+        _ => Err(AdminError { status: 400, code: "BAD_REQUEST", message: "body: at most 64 KiB".into() }),
     }
+}
+
+fn body_json(body: &Body) -> AdminResult<Value> {
+    let body = body_bytes(body)?;
     match serde_json::from_slice(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err(AdminError { status: 400, code: "BAD_REQUEST", message: "body: a JSON object".into() }),
@@ -100,7 +120,7 @@ async fn as_operator(
     answer(task.await.unwrap_or_else(|e| Err(AdminError { status: 500, code: "INTERNAL", message: e.to_string() })))
 }
 
-async fn login(State(app): State<App>, body: Bytes) -> Answer {
+async fn login(State(app): State<App>, body: Body) -> Answer {
     let task = tokio::task::spawn_blocking(move || {
         let v = body_json(&body)?;
         let id = text(&v, "opter_id")?;
@@ -126,7 +146,7 @@ async fn settlement(State(app): State<App>, Path(setl_id): Path<String>, headers
     as_operator(app, headers, move |app, a| admin::read_settlement(&app.store, a, &setl_id)).await
 }
 
-async fn add_operator(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Answer {
+async fn add_operator(State(app): State<App>, headers: HeaderMap, body: Body) -> Answer {
     as_operator(app, headers, move |app, a| {
         let v = body_json(&body)?;
         let n = admin::NewOperator {
@@ -141,7 +161,7 @@ async fn add_operator(State(app): State<App>, headers: HeaderMap, body: Bytes) -
     .await
 }
 
-async fn issue_credential(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Answer {
+async fn issue_credential(State(app): State<App>, headers: HeaderMap, body: Body) -> Answer {
     as_operator(app, headers, move |app, a| {
         let v = body_json(&body)?;
         let pk = v.get("sm2_pubkey").and_then(Value::as_str).map(str::to_owned);
@@ -154,11 +174,14 @@ async fn rotate_credential(
     State(app): State<App>,
     Path(paasid): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Answer {
     as_operator(app, headers, move |app, a| {
-        let overlap =
-            if body.is_empty() { None } else { body_json(&body)?.get("overlap_secs").and_then(Value::as_i64) };
+        let overlap = if body_bytes(&body)?.is_empty() {
+            None
+        } else {
+            body_json(&body)?.get("overlap_secs").and_then(Value::as_i64)
+        };
         let r = admin::rotate_credential(&app.store, a, &paasid, overlap.unwrap_or(admin::ROTATE_OVERLAP_SECS));
         app.guard.forget_credential(&paasid);
         r
@@ -175,7 +198,7 @@ async fn revoke_credential(State(app): State<App>, Path(paasid): Path<String>, h
     .await
 }
 
-async fn issue_ec(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Answer {
+async fn issue_ec(State(app): State<App>, headers: HeaderMap, body: Body) -> Answer {
     as_operator(app, headers, move |app, a| {
         let v = body_json(&body)?;
         let ttl = v.get("ttl_secs").and_then(Value::as_i64).unwrap_or(crate::ecred::DEFAULT_TTL_SECS);

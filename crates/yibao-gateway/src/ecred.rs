@@ -79,10 +79,11 @@ pub fn issue(vault: &Vault, admdvs: &str, psn_no: &str, now_unix: i64, ttl_secs:
     Ok(format!("{admdvs}ec{}", yibao_crypto::base64url(&payload)))
 }
 
-/// Checks a presented token: shape, signature under a platform key, expiry.
-pub fn verify(vault: &Vault, token: &str, now_unix: i64) -> Result<Token> {
+/// Checks a presented token: shape, signature under a platform key, expiry. `field` is the
+/// path of the field as sent (`input.data.mdtrt_cert_no`), which every error names.
+pub fn verify(vault: &Vault, token: &str, now_unix: i64, field: &str) -> Result<Token> {
     let malformed =
-        || biz("mdtrt_cert_no: not an e-credential token (医保电子凭证); ask the holder to show the code again");
+        || biz(format!("{field}: not an e-credential token (医保电子凭证); ask the holder to show the code again"));
     if token.len() > TOKEN_MAX || token.len() < 10 || !token.is_ascii() {
         return Err(malformed());
     }
@@ -98,13 +99,15 @@ pub fn verify(vault: &Vault, token: &str, now_unix: i64) -> Result<Token> {
     let (payload, sig) = raw.split_at(raw.len() - 64);
     let signed = [DOMAIN, admdvs.as_bytes(), payload].concat();
     if !keys(vault).iter().any(|k| k.public().verify(&signed, sig)) {
-        return Err(biz("mdtrt_cert_no: the e-credential's signature does not verify: it was not issued by this platform or was altered"));
+        return Err(biz(format!(
+            "{field}: the e-credential's signature does not verify: it was not issued by this platform or was altered"
+        )));
     }
     let expires = u32::from_be_bytes(payload[1..5].try_into().expect("4 bytes")) as i64;
     let psn_no = std::str::from_utf8(&payload[13..]).map_err(|_| malformed())?.to_owned();
     if now_unix > expires {
         return Err(biz(format!(
-            "mdtrt_cert_no: the e-credential expired {} s ago; ask the holder to refresh the code",
+            "{field}: the e-credential expired {} s ago; ask the holder to refresh the code",
             now_unix - expires
         )));
     }
@@ -115,26 +118,28 @@ pub fn verify(vault: &Vault, token: &str, now_unix: i64) -> Result<Token> {
 }
 
 /// The token a request presents: `mdtrt_cert_type` "01" in `input.data` or `input.mdtrtinfo`.
-/// Checks it and that it names the request's psn_no; None when no e-credential is presented.
+/// Checks it and that it names the request's psn_no; returns the path of the field it was
+/// read from (`input.data.mdtrt_cert_no`) with it, None when no e-credential is presented.
 pub fn presented(vault: &Vault, input: &Value, now_unix: i64) -> Result<Option<(String, Token)>> {
     for node in ["data", "mdtrtinfo"] {
         let Some(d) = input.get(node).filter(|d| d.is_object()) else { continue };
         if d.get("mdtrt_cert_type").and_then(Value::as_str).map(str::trim) != Some("01") {
             continue;
         }
-        let path = format!("input.{node}");
-        let no = d.get("mdtrt_cert_no").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).ok_or_else(
-            || biz(format!("{path}.mdtrt_cert_no: required for mdtrt_cert_type 01 (the e-credential token)")),
-        )?;
-        let t = verify(vault, no, now_unix)?;
+        let field = format!("input.{node}.mdtrt_cert_no");
+        let no = d
+            .get("mdtrt_cert_no")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| biz(format!("{field}: required for mdtrt_cert_type 01 (the e-credential token)")))?;
+        let t = verify(vault, no, now_unix, &field)?;
         if let Some(p) = d.get("psn_no").and_then(Value::as_str).map(str::trim).filter(|p| !p.is_empty()) {
             if p != t.psn_no {
-                return Err(biz(format!(
-                    "{path}.mdtrt_cert_no: the e-credential belongs to another person than psn_no {p}"
-                )));
+                return Err(biz(format!("{field}: the e-credential belongs to another person than psn_no {p}")));
             }
         }
-        return Ok(Some((path, t)));
+        return Ok(Some((field, t)));
     }
     Ok(None)
 }
@@ -150,15 +155,13 @@ pub fn visit_of(input: &Value, output: &Value) -> Option<String> {
 
 /// Refuses a token already bound to a visit when the request concerns another visit, or would
 /// open a new one (`opens_visit`). A read about the person alone (1101) may present it again.
-pub fn check_unused(tx: &mut dyn Tx, t: &Token, input: &Value, opens_visit: bool) -> Result<()> {
+/// `field` is where the token was sent ([`presented`]).
+pub fn check_unused(tx: &mut dyn Tx, t: &Token, field: &str, input: &Value, opens_visit: bool) -> Result<()> {
     let Some(prev) = ecred::get(tx, &t.serial)? else { return Ok(()) };
     let concerns = visit_of(input, &Value::Null);
     let other_visit = concerns.as_deref().is_some_and(|m| m != prev.mdtrt_id);
     if other_visit || (concerns.is_none() && opens_visit) {
-        return Err(biz(format!(
-            "mdtrt_cert_no: this e-credential was already used ({} for visit {}); ask the holder to refresh the code",
-            prev.infno, prev.mdtrt_id
-        )));
+        return Err(used(field, &prev));
     }
     Ok(())
 }
@@ -167,6 +170,7 @@ pub fn check_unused(tx: &mut dyn Tx, t: &Token, input: &Value, opens_visit: bool
 pub fn bind(
     tx: &mut dyn Tx,
     t: &Token,
+    field: &str,
     mdtrt_id: &str,
     fixmedins_code: &str,
     infno: &str,
@@ -182,17 +186,23 @@ pub fn bind(
         used_time: now_unix,
     };
     match ecred::record(tx, &u)? {
-        Some(prev) if prev.mdtrt_id != mdtrt_id => Err(biz(format!(
-            "mdtrt_cert_no: this e-credential was already used ({} for visit {}); ask the holder to refresh the code",
-            prev.infno, prev.mdtrt_id
-        ))),
+        Some(prev) if prev.mdtrt_id != mdtrt_id => Err(used(field, &prev)),
         _ => Ok(()),
     }
+}
+
+fn used(field: &str, prev: &EcUse) -> crate::error::GatewayError {
+    biz(format!(
+        "{field}: this e-credential was already used ({} for visit {}); ask the holder to refresh the code",
+        prev.infno, prev.mdtrt_id
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const F: &str = "input.data.mdtrt_cert_no";
 
     fn vault() -> Vault {
         Vault::from_hex_list("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f").unwrap()
@@ -204,9 +214,11 @@ mod tests {
         let t = issue(&v, "110100", "1101000000000001", 1_000, 300).unwrap();
         assert!(t.starts_with("110100ec"));
         assert_eq!(t.len(), 8 + ((77 + 16) * 4usize).div_ceil(3), "{t}");
-        let got = verify(&v, &t, 1_100).unwrap();
+        let got = verify(&v, &t, 1_100, F).unwrap();
         assert_eq!((got.psn_no.as_str(), got.expires, got.admdvs.as_str()), ("1101000000000001", 1_300, "110100"));
-        assert!(verify(&v, &t, 1_301).unwrap_err().to_string().contains("expired 1 s ago"));
+        assert!(verify(&v, &t, 1_301, F).unwrap_err().to_string().contains("expired 1 s ago"));
+        let e = verify(&v, "110100ecjunk", 1_000, "input.mdtrtinfo.mdtrt_cert_no").unwrap_err().to_string();
+        assert!(e.starts_with("input.mdtrtinfo.mdtrt_cert_no: not an e-credential"), "{e}");
     }
 
     #[test]
@@ -214,16 +226,16 @@ mod tests {
         let v = vault();
         let t = issue(&v, "110100", "P1", 1_000, 300).unwrap();
         let other = Vault::from_hex_list("ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f").unwrap();
-        assert!(verify(&other, &t, 1_000).unwrap_err().to_string().contains("does not verify"));
+        assert!(verify(&other, &t, 1_000, F).unwrap_err().to_string().contains("does not verify"));
         // Another region on the same payload and signature.
         let moved = format!("310100{}", &t[6..]);
-        assert!(verify(&v, &moved, 1_000).unwrap_err().to_string().contains("does not verify"));
+        assert!(verify(&v, &moved, 1_000, F).unwrap_err().to_string().contains("does not verify"));
         // One character of the payload changed.
         let mut b = t.clone().into_bytes();
         b[12] = if b[12] == b'A' { b'B' } else { b'A' };
-        assert!(verify(&v, std::str::from_utf8(&b).unwrap(), 1_000).is_err());
+        assert!(verify(&v, std::str::from_utf8(&b).unwrap(), 1_000, F).is_err());
         for junk in ["", "110100ec", "110100xx", "11010Xec", "110100ec!!!!", &"1".repeat(500)] {
-            assert!(verify(&v, junk, 1_000).unwrap_err().to_string().contains("not an e-credential"), "{junk}");
+            assert!(verify(&v, junk, 1_000, F).unwrap_err().to_string().contains("not an e-credential"), "{junk}");
         }
     }
 }

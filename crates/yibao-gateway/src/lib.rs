@@ -22,8 +22,8 @@ pub use txn::{INFNOS, PERSON_LOOKUPS};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value};
@@ -40,6 +40,10 @@ use yibao_store::Store;
 /// (201 MB) leaves 26% for pretty-printed JSON and escapes. A real upload is far smaller (under
 /// 1 KB a line); the limit only has to refuse what cannot be a request before it is parsed.
 pub const BODY_MAX_BYTES: usize = 192 * 1024 * 1024;
+
+/// Largest calculator case (`POST /api/calc`, unauthenticated): a policy (a few KB) and
+/// thousands of lines fit many times over.
+pub const CALC_BODY_MAX: usize = 8 * 1024 * 1024;
 
 /// What every request shares: the store, the guard (authentication, nonces, rate limits) and
 /// the operators' login throttle.
@@ -70,7 +74,7 @@ pub fn router(app: App) -> Router {
         .route("/fsi/api/{*rest}", post(call_path))
         .route("/health", get(|| async { "ok" }))
         .merge(admin_http::routes())
-        .route("/api/calc", post(calc))
+        .route("/api/calc", post(calc).layer(DefaultBodyLimit::max(CALC_BODY_MAX)))
         .layer(DefaultBodyLimit::max(body_max))
         .with_state(app)
 }
@@ -78,23 +82,52 @@ pub fn router(app: App) -> Router {
 /// A response: its status and the envelope's JSON text.
 type Reply = (StatusCode, [(axum::http::header::HeaderName, &'static str); 1], String);
 
-async fn call(State(app): State<App>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Reply {
-    match body {
-        Ok(body) => run(app, AuthHeaders::from_map(&headers), body, None).await,
-        Err(r) => unreadable(&app, &r),
-    }
+async fn call(State(app): State<App>, req: Request) -> Reply {
+    interface(app, req, None).await
 }
 
-async fn call_path(
-    State(app): State<App>,
-    Path(rest): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Reply {
-    match body {
-        Ok(body) => run(app, AuthHeaders::from_map(&headers), body, paths::infno_of(&rest)).await,
-        Err(r) => unreadable(&app, &r),
-    }
+async fn call_path(State(app): State<App>, Path(rest): Path<String>, req: Request) -> Reply {
+    interface(app, req, paths::infno_of(&rest)).await
+}
+
+/// One interface request over HTTP. The x-tif headers are checked (and the rate limit taken)
+/// before the body is read, so a sender without a valid credential is refused without the
+/// platform waiting for or buffering its body (up to `body_max`); what depends on the body
+/// (the institution, the envelope signature) is checked once it is read.
+async fn interface(app: App, req: Request, path_infno: Option<&'static str>) -> Reply {
+    let started = Instant::now();
+    let (now, ms) = clock::now();
+    let refmsg_time = envelope::stamp_ms(now, ms);
+    let headers = AuthHeaders::from_map(req.headers());
+    let caller = match app.guard.mode {
+        AuthMode::Off => Ok(None),
+        // Blocking: the credential may be read from the store.
+        AuthMode::Required => {
+            let (app, headers) = (app.clone(), headers.clone());
+            tokio::task::spawn_blocking(move || authenticate(&app, &headers, now))
+                .await
+                .unwrap_or_else(|e| Err(GatewayError::System(format!("the request failed inside the platform: {e}"))))
+        }
+    };
+    let caller = match caller {
+        Ok(c) => c,
+        Err(e) => return reply(started, refmsg_time, ("000000".into(), Err(e), headers.paasid.unwrap_or_default())),
+    };
+    let body = match Bytes::from_request(req, &()).await {
+        Ok(body) => body,
+        Err(r) => return unreadable(&app, &r),
+    };
+    // The business clock starts once the request has arrived (a large upload takes a while).
+    let (now, _) = clock::now();
+    let task = tokio::task::spawn_blocking(move || handle_as(&app, caller.as_ref(), &body, path_infno, now));
+    let outcome = task.await.unwrap_or_else(|e| {
+        (
+            "000000".to_owned(),
+            Err(GatewayError::System(format!("the request failed inside the platform: {e}"))),
+            String::new(),
+        )
+    });
+    reply(started, refmsg_time, outcome)
 }
 
 /// A body too large (or broken off) is refused with the national envelope, as every other
@@ -120,19 +153,9 @@ fn unreadable(app: &App, r: &BytesRejection) -> Reply {
     (status, [(axum::http::header::CONTENT_TYPE, "application/json")], envelope::response(&answer, Err(e)))
 }
 
-async fn run(app: App, headers: AuthHeaders, body: Bytes, path_infno: Option<&'static str>) -> Reply {
-    let started = Instant::now();
-    let (now, ms) = clock::now();
-    let refmsg_time = envelope::stamp_ms(now, ms);
-    let task = tokio::task::spawn_blocking(move || handle_output(&app, &headers, &body, path_infno, now));
-    let (admdvs, result, label) = match task.await {
-        Ok(r) => r,
-        Err(e) => (
-            "000000".to_owned(),
-            Err(GatewayError::System(format!("the request failed inside the platform: {e}"))),
-            String::new(),
-        ),
-    };
+/// The envelope of an answer: (receiver division, result, log label) as the handlers return it.
+fn reply(started: Instant, refmsg_time: String, outcome: (String, Result<txn::Output, GatewayError>, String)) -> Reply {
+    let (admdvs, result, label) = outcome;
     let (end, end_ms) = clock::now();
     let answer = envelope::Answer {
         refmsg_time,
@@ -166,23 +189,42 @@ fn handle_output(
     path_infno: Option<&str>,
     now: yibao_domain::DateTime,
 ) -> (String, Result<txn::Output, GatewayError>, String) {
+    match authenticate(app, headers, now) {
+        Ok(caller) => handle_as(app, caller.as_ref(), body, path_infno, now),
+        Err(e) => ("000000".into(), Err(e), headers.paasid.clone().unwrap_or_default()),
+    }
+}
+
+/// What can be decided from the headers alone: the x-tif checks (credential, signature,
+/// timestamp, nonce) and the institution's rate limit. None when authentication is off.
+fn authenticate(
+    app: &App,
+    headers: &AuthHeaders,
+    now: yibao_domain::DateTime,
+) -> Result<Option<auth::Caller>, GatewayError> {
     let guard = &app.guard;
-    let caller = match guard.mode {
+    match guard.mode {
         AuthMode::Required => {
-            let now_unix = now.0 - 8 * 3600;
-            let c = guard.authenticate(&app.store, headers, now_unix).and_then(|c| {
-                guard.rate_limit(&c.fixmedins_code)?;
-                Ok(c)
-            });
-            match c {
-                Ok(c) => Some(c),
-                Err(e) => return ("000000".into(), Err(e), headers.paasid.clone().unwrap_or_default()),
-            }
+            let c = guard.authenticate(&app.store, headers, now.0 - 8 * 3600)?;
+            guard.rate_limit(&c.fixmedins_code)?;
+            Ok(Some(c))
         }
-        AuthMode::Off => None,
-    };
+        AuthMode::Off => Ok(None),
+    }
+}
+
+/// Parses and dispatches a request whose headers passed [`authenticate`] as `caller`; checks
+/// what depends on the body (the institution, the envelope signature, the lookup limit).
+fn handle_as(
+    app: &App,
+    caller: Option<&auth::Caller>,
+    body: &[u8],
+    path_infno: Option<&str>,
+    now: yibao_domain::DateTime,
+) -> (String, Result<txn::Output, GatewayError>, String) {
+    let guard = &app.guard;
     handle_checked(&app.store, body, path_infno, now, |raw, env| {
-        match &caller {
+        match caller {
             Some(c) => c.check_envelope(&auth::Signed {
                 infno: &env.infno,
                 msgid: &env.msgid,
@@ -276,7 +318,18 @@ fn handle_checked(
 
 /// The policy calculator over HTTP: a case (docs/calc-format.md) with its policy inline.
 /// Answers 200 with the settlement and trace, or 400 with a stable code and the reason.
-async fn calc(body: Bytes) -> (axum::http::StatusCode, Json<Value>) {
+async fn calc(body: Result<Bytes, BytesRejection>) -> (axum::http::StatusCode, Json<Value>) {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => {
+            let (code, message) = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ("BODY_TOO_LARGE", format!("the case is larger than {CALC_BODY_MAX} bytes"))
+            } else {
+                ("BODY_UNREADABLE", format!("the case could not be read: {}", r.body_text()))
+            };
+            return (r.status(), Json(serde_json::json!({ "code": code, "message": message })));
+        }
+    };
     match calc_case(&body) {
         Ok(v) => (axum::http::StatusCode::OK, Json(v)),
         Err((code, message)) => {

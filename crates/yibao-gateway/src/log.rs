@@ -60,7 +60,7 @@ pub(crate) fn masked(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{App, AuthHeaders, AuthMode};
+    use crate::{App, AuthMode};
     use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
@@ -88,8 +88,8 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         tracing::subscriber::with_default(subscriber, || {
             for body in bodies {
-                let body = axum::body::Bytes::from(body.to_string());
-                rt.block_on(crate::run(app.clone(), AuthHeaders::default(), body, None));
+                let req = axum::http::Request::post("/").body(axum::body::Body::from(body.to_string())).unwrap();
+                rt.block_on(crate::interface(app.clone(), req, None));
             }
         });
         let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();

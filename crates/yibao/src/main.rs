@@ -2,10 +2,13 @@
 //! `seed`, `import`, `export` and `policy` fill and read the store; `calc` settles a case file
 //! without any store.
 
+#[macro_use]
+mod out;
 mod policies;
 mod trust;
 
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -114,7 +117,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Not eprintln!: a closed stderr must not turn an error into a panic.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -156,8 +160,7 @@ fn run(cli: Cli) -> Res {
             trust::rekey(&store, &key)
         }
         Cmd::Keygen => {
-            println!("{}", yibao_store::Vault::generate_hex());
-            Ok(())
+            outln!("{}", yibao_store::Vault::generate_hex())
         }
         Cmd::Seed { demo, persons, seed } => {
             if !demo {
@@ -321,14 +324,13 @@ fn calc(case_path: &Path, format: &str) -> Res {
             return Err(format!("{}: --format text prints one settlement; a sequence of steps prints as JSON", case_path.display()));
         }
         let r = yibao_domain::case::run_steps(&case, &policy).map_err(|e| e.to_string())?;
-        println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
-        return Ok(());
+        return outln!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
     }
     let r = yibao_domain::case::run(&case, &policy).map_err(|e| e.to_string())?;
     if format == "text" {
-        print!("{}", yibao_domain::case_text::render(&case, &r));
-        return Ok(());
+        // The report ends with its own newline.
+        let text = yibao_domain::case_text::render(&case, &r);
+        return outln!("{}", text.trim_end_matches('\n'));
     }
-    println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
-    Ok(())
+    outln!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?)
 }

@@ -44,7 +44,7 @@ pub fn run(store: &Store, args: PolicyArgs) -> Result<(), String> {
             let all = store.read(yibao_store::policy::all_policies).map_err(|e| e.to_string())?;
             for p in &all {
                 let end = p.enddate.map_or_else(|| "open".to_owned(), |d| d.to_string());
-                println!("{}\t{}\t{}\t{end}\t{}\t{}", p.admdvs, p.insutype, p.begndate, p.ver, p.name);
+                outln!("{}\t{}\t{}\t{end}\t{}\t{}", p.admdvs, p.insutype, p.begndate, p.ver, p.name)?;
             }
             eprintln!("{} policy version(s)", all.len());
             Ok(())
@@ -69,7 +69,7 @@ pub fn run(store: &Store, args: PolicyArgs) -> Result<(), String> {
             } else {
                 serde_json::to_string_pretty(&found)
             };
-            println!("{}", text.map_err(|e| e.to_string())?);
+            outln!("{}", text.map_err(|e| e.to_string())?)?;
             Ok(())
         }
     }

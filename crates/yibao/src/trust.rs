@@ -108,7 +108,7 @@ fn system() -> Actor {
 }
 
 fn print(v: &serde_json::Value) -> Res {
-    println!("{}", serde_json::to_string_pretty(v).map_err(|e| e.to_string())?);
+    outln!("{}", serde_json::to_string_pretty(v).map_err(|e| e.to_string())?)?;
     Ok(())
 }
 
@@ -219,12 +219,12 @@ pub fn audit(store: &Store, cmd: AuditCmd) -> Res {
         AuditCmd::Verify => {
             let r = store.read(yibao_store::audit::verify).map_err(|e| e.to_string())?;
             for (stream, seq, hash) in &r.heads {
-                println!("ok      {stream}: {seq} records, head {hash}");
+                outln!("ok      {stream}: {seq} records, head {hash}")?;
             }
             for p in &r.problems {
-                println!("BROKEN  {p}");
+                outln!("BROKEN  {p}")?;
             }
-            println!("{} streams, {} records, {} broken", r.streams, r.records, r.problems.len());
+            outln!("{} streams, {} records, {} broken", r.streams, r.records, r.problems.len())?;
             if r.problems.is_empty() {
                 Ok(())
             } else {
@@ -332,7 +332,7 @@ pub fn demo_credentials(store: &Store, file: &Path) -> Res {
         .map_err(|e| e.to_string())?;
     let no_operator = store.read(yibao_store::operator::count).map_err(|e| e.to_string())? == 0;
     if codes.is_empty() && !no_operator {
-        println!("demo credentials: see {} (or `yibao credential issue <fixmedins_code>`)", file.display());
+        outln!("demo credentials: see {} (or `yibao credential issue <fixmedins_code>`)", file.display())?;
         return Ok(());
     }
     let mut creds = Vec::new();
@@ -355,17 +355,17 @@ pub fn demo_credentials(store: &Store, file: &Path) -> Res {
     let _ = std::fs::remove_file(file);
     write_private(file, &serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?)?;
     if let Some(first) = creds.first() {
-        println!(
+        outln!(
             "demo credentials for {} institutions are in {} (owner-readable); e.g. {}: x-tif-paasid {} secret {}",
             creds.len(),
             file.display(),
             first["fixmedins_code"].as_str().unwrap_or_default(),
             first["paasid"].as_str().unwrap_or_default(),
             first["secret"].as_str().unwrap_or_default()
-        );
+        )?;
     }
     if no_operator {
-        println!("demo operator: admin (national_admin), password in {}", file.display());
+        outln!("demo operator: admin (national_admin), password in {}", file.display())?;
     }
     Ok(())
 }

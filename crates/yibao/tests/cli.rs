@@ -323,3 +323,32 @@ fn bench_signs_or_stops_at_the_first_refusal() {
         .fails_with("stopped at the first refusal")
         .fails_with("are not accepted by this server");
 }
+
+/// A reader that goes away (`yibao policy list | head -1`) ends a printing command quietly with
+/// success: no panic, no "Broken pipe" error.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let s = Scratch::seeded("pipe");
+    s.run(&s.db(), None, &["credential", "issue", "H11010000001"]).ok();
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/beijing-reversal.json").display().to_string();
+    let commands: [&[&str]; 7] = [
+        &["policy", "list"],
+        &["policy", "show", "110100", "310"],
+        &["credential", "list", "H11010000001"],
+        &["audit", "verify"],
+        &["calc", &case],
+        &["keygen"],
+        &["credential", "issue", "H11010000001"],
+    ];
+    for args in commands {
+        let mut child = s.cmd(&s.db(), None, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        // Close the read end before the command prints anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {stderr}");
+        assert!(out.status.success(), "{args:?} exits quietly with success, got {}:\n{stderr}", out.status);
+        assert!(!stderr.contains("Broken pipe"), "{args:?}:\n{stderr}");
+    }
+}

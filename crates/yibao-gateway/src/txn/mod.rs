@@ -177,8 +177,8 @@ pub fn dispatch(ctx: &Ctx) -> Result<Output> {
             .store
             .read(|tx| {
                 caller(ctx, tx)?;
-                if let Some((_, t)) = &ec {
-                    ecred::check_unused(tx, t, &ctx.env.input, false)?;
+                if let Some((field, t)) = &ec {
+                    ecred::check_unused(tx, t, field, &ctx.env.input, false)?;
                 }
                 f(ctx, tx)
             })
@@ -186,22 +186,19 @@ pub fn dispatch(ctx: &Ctx) -> Result<Output> {
         Handler::PersonRead(f) => {
             let (out, psn_no) = ctx.store.read(|tx| {
                 caller(ctx, tx)?;
-                if let Some((_, t)) = &ec {
-                    ecred::check_unused(tx, t, &ctx.env.input, false)?;
+                if let Some((field, t)) = &ec {
+                    ecred::check_unused(tx, t, field, &ctx.env.input, false)?;
                 }
                 f(ctx, tx)
             })?;
             audit_read(ctx, &psn_no)?;
             Ok(Output::Value(out))
         }
-        Handler::Write(f) => write(ctx, &f, ec.map(|(_, t)| t)),
+        Handler::Write(f) => write(ctx, &f, ec),
         // Staging pays off only where writes queue for one writer (SQLite). PostgreSQL writes
         // in parallel under row locks, and staging would only add a transaction's round trips.
-        Handler::Staged(_, _, whole) if ctx.store.dialect() == Dialect::Postgres => {
-            write(ctx, &whole, ec.map(|(_, t)| t))
-        }
+        Handler::Staged(_, _, whole) if ctx.store.dialect() == Dialect::Postgres => write(ctx, &whole, ec),
         Handler::Staged(stage, apply, whole) => {
-            let ec = ec.map(|(_, t)| t);
             let staged = ctx.store.read(|tx| {
                 caller(ctx, tx)?;
                 stage(ctx, tx)
@@ -217,7 +214,7 @@ pub fn dispatch(ctx: &Ctx) -> Result<Output> {
 fn write(
     ctx: &Ctx,
     f: &(dyn Fn(&Ctx, &mut dyn Tx) -> Result<Done> + Sync),
-    ec: Option<ecred::Token>,
+    ec: Option<(String, ecred::Token)>,
 ) -> Result<Output> {
     let env = ctx.env;
     let input_text = env.input.to_string();
@@ -246,17 +243,17 @@ fn write(
         }
         caller(ctx, tx)?;
         let binds = BINDS_ECRED.contains(&env.infno.as_str());
-        if let Some(t) = &ec {
-            ecred::check_unused(tx, t, &env.input, binds)?;
+        if let Some((field, t)) = &ec {
+            ecred::check_unused(tx, t, field, &env.input, binds)?;
         }
         let done = f(ctx, tx)?;
-        if let Some(t) = ec.as_ref().filter(|_| binds) {
+        if let Some((field, t)) = ec.as_ref().filter(|_| binds) {
             let output = match &done.output {
                 Output::Value(v) => v,
                 Output::Json(_) => &Value::Null,
             };
             let mdtrt_id = ecred::visit_of(&env.input, output).unwrap_or_else(|| env.msgid.clone());
-            ecred::bind(tx, t, &mdtrt_id, &env.fixmedins_code, &env.infno, unix_of(ctx.now))?;
+            ecred::bind(tx, t, field, &mdtrt_id, &env.fixmedins_code, &env.infno, unix_of(ctx.now))?;
         }
         let target = done.ref_id.clone().or_else(|| done.psn_no.clone()).unwrap_or_default();
         let detail = format!("msgid={} psn_no={} req={req_mac}", env.msgid, done.psn_no.as_deref().unwrap_or(""));

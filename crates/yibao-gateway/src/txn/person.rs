@@ -57,7 +57,7 @@ impl Presented {
     /// token naming the person (verified again here: whoever calls this trusts nothing else).
     pub fn check_holder(&self, tx: &mut dyn Tx, p: &registry::PersonCore) -> Result<()> {
         let holds = match self.cert_type.as_str() {
-            "01" => token_person(tx, &self.cert_no)? == p.psn_no,
+            "01" => token_person(tx, &self.cert_no, &self.path)? == p.psn_no,
             _ => registry::holds_cert(tx, p, CERT_TYPE_ID_CARD, self.id_number()?.expose())?,
         };
         if !holds {
@@ -84,10 +84,12 @@ pub fn check_given(tx: &mut dyn Tx, d: &Node, psn_no: &str) -> Result<()> {
     Presented { cert_type, cert_no, path: d.path.to_owned() }.check_holder(tx, &p)
 }
 
-/// The psn_no an e-credential token names, once its signature and expiry are checked.
-fn token_person(tx: &mut dyn Tx, token: &str) -> Result<String> {
+/// The psn_no an e-credential token names, once its signature and expiry are checked; `node`
+/// is where it was sent (`input.data`).
+fn token_person(tx: &mut dyn Tx, token: &str, node: &str) -> Result<String> {
     let v = yibao_store::db::vault_of(tx, "e-credential")?;
-    Ok(crate::ecred::verify(&v, token, crate::clock::unix_of(crate::clock::now().0))?.psn_no)
+    let field = format!("{node}.mdtrt_cert_no");
+    Ok(crate::ecred::verify(&v, token, crate::clock::unix_of(crate::clock::now().0), &field)?.psn_no)
 }
 
 /// Finds the person a presented credential names. 02 needs the holder's name as well (an ID
@@ -97,7 +99,7 @@ pub fn resolve(tx: &mut dyn Tx, c: &Presented, psn_name: Option<&str>) -> Result
     let path = &c.path;
     match c.cert_type.as_str() {
         "01" => {
-            let psn_no = token_person(tx, &c.cert_no)?;
+            let psn_no = token_person(tx, &c.cert_no, path)?;
             let p = registry::person_by_psn_no(tx, &psn_no)?
                 .ok_or_else(|| biz(format!("the e-credential names psn_no {psn_no}, who is not an insured person")))?;
             if psn_name.is_some_and(|n| n != p.psn_name) {

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use yibao_domain::codes::IdCardNo;
 use yibao_gateway::admin::{self, Actor};
-use yibao_gateway::{App, AuthMode, Limits};
+use yibao_gateway::{ecred, App, AuthMode, Limits};
 use yibao_store::{audit, Store};
 use yibao_store_tests::conformance;
 
@@ -226,4 +226,39 @@ fn person_lookups_are_limited_per_institution() {
     assert_eq!(alerts.len(), 1, "one alert for the run of refusals: {text}");
     assert!(alerts[0].contains("WARN") && alerts[0].contains(&h.code), "{}", alerts[0]);
     assert!(!text.contains(&psn.1) && !text.contains(&psn.0), "no personal data in the alert: {text}");
+}
+
+conformance! {
+    /// Every refusal of an e-credential names the field as sent, with its path: the token in
+    /// `input.data` (1101, 2201) or `input.mdtrtinfo` (2401), malformed, forged, expired,
+    /// another person's or already used.
+    fn e_credential_errors_name_the_field_path(store: &Store) {
+        seed(store);
+        let h = Hospital::new(store, &hospital(store, "110100", "01"));
+        let psn = person(store, "110100", "310", "11", 0);
+        let other = person(store, "110100", "310", "12", 0);
+        let issue = |p: &str| admin::issue_ec(store, &Actor::System("test".into()), p, 300).unwrap()["mdtrt_cert_no"].as_str().unwrap().to_owned();
+        let err = |r: &Value| r["err_msg"].as_str().unwrap_or_default().to_owned();
+        let q = |tok: &str| err(&h.send("1101", &h.msgid(), json!({ "data": { "mdtrt_cert_type": "01", "mdtrt_cert_no": tok } })));
+        let reg = |tok: &str| h.send("2201", &h.msgid(), json!({ "data": { "psn_no": psn.0, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "01", "mdtrt_cert_no": tok, "ipt_otp_no": h.msgid() } }));
+        let adm = |tok: &str| err(&h.send("2401", &h.msgid(), json!({ "mdtrtinfo": { "psn_no": psn.0, "insutype": "310", "begntime": now().to_string(), "mdtrt_cert_type": "01", "mdtrt_cert_no": tok, "med_type": "21", "ipt_no": h.msgid(), "dise_codg": "J18.900", "dise_name": "肺炎" }, "diseinfo": [] })));
+        let starts = |e: String, prefix: &str| assert!(e.starts_with(prefix), "expected {prefix}…: {e}");
+
+        starts(q("110100ecnot-a-token"), "input.data.mdtrt_cert_no: not an e-credential token");
+        starts(adm("110100ecnot-a-token"), "input.mdtrtinfo.mdtrt_cert_no: not an e-credential token");
+        let old = ecred::issue(store.vault(), "110100", &psn.0, unix_now() - 400, 300).unwrap();
+        starts(q(&old), "input.data.mdtrt_cert_no: the e-credential expired ");
+        starts(adm(&old), "input.mdtrtinfo.mdtrt_cert_no: the e-credential expired ");
+        let stranger = yibao_store::Vault::from_hex_list(&yibao_store::Vault::generate_hex()).unwrap();
+        let forged = ecred::issue(&stranger, "110100", &psn.0, unix_now(), 300).unwrap();
+        starts(q(&forged), "input.data.mdtrt_cert_no: the e-credential's signature does not verify");
+        starts(adm(&forged), "input.mdtrtinfo.mdtrt_cert_no: the e-credential's signature does not verify");
+        starts(adm(&issue(&other.0)), "input.mdtrtinfo.mdtrt_cert_no: the e-credential belongs to another person");
+
+        // Used by a registration: refused for another registration and for an admission.
+        let token = issue(&psn.0);
+        assert_eq!(reg(&token)["infcode"], 0);
+        starts(err(&reg(&token)), "input.data.mdtrt_cert_no: this e-credential was already used (2201 for visit");
+        starts(adm(&token), "input.mdtrtinfo.mdtrt_cert_no: this e-credential was already used (2201 for visit");
+    }
 }
