@@ -139,6 +139,24 @@ fn suzhou_bands_are_cumulative_over_the_year() {
     assert_eq!(o.hifp_pay, Fen::yuan(775));
 }
 
+/// domain.md §A.3.4 bands stop at 350,000 above the deductible (¥200k–350k at 90 %): a year's
+/// 400,000 above it pays 40k × 75 % + 60k × 80 % + 100k × 85 % + 150k × 90 % = 298,000, nothing
+/// on the last 50,000 (an open-ended 90 % band would pay 343,000).
+#[test]
+fn suzhou_bands_stop_at_350000_above_the_deductible() {
+    let sz = policy("suzhou-390");
+    let child = person(PsnCategory::Child, &["390"]);
+    let o = run(&sz, &child, &inpatient(3, 1), &BTreeMap::new(), &[line(Fen::yuan(400_500), Fen::ZERO)]);
+    assert_eq!(o.act_pay_dedc, Fen::yuan(500));
+    assert_eq!(o.hifp_pay, Fen::yuan(298_000));
+    // Over the year too: 349,000 above the deductible already, the next 2,000 pays 1,000 at 90 %.
+    let ytd =
+        BTreeMap::from([("I.inpatient".to_owned(), Fen::yuan(349_500)), ("D.inpatient".to_owned(), Fen::yuan(500)),
+            ("F.inpatient".to_owned(), Fen::yuan(297_100)), ("ADM".to_owned(), Fen(1))]);
+    let o = run(&sz, &child, &inpatient(3, 2), &ytd, &[line(Fen::yuan(2_250), Fen::ZERO)]);
+    assert_eq!(o.hifp_pay, Fen::yuan(900));
+}
+
 #[test]
 fn we25_shanghai_employee() {
     let sh = policy("shanghai-310");
