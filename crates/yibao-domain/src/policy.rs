@@ -498,12 +498,27 @@ fn check_cap_stated(at: &str, cap: Option<Fen>, none: Option<&str>) -> Result<()
     }
 }
 
+/// A group is labelled by its weakest value: a text that says part of it is assumed (or
+/// derived) cannot carry a stronger level than that.
 fn check_provenance(path: &str, p: Option<&Provenance>) -> Result<(), PolicyError> {
-    match p {
-        Some(p) if p.level().is_none() => {
-            Err(invalid(path, format!("{:?} must start with an evidence level: {}", p.0, Provenance::LEVELS.join(" "))))
-        }
-        _ => Ok(()),
+    let Some(p) = p else { return Ok(()) };
+    let Some(level) = p.level() else {
+        return Err(invalid(path, format!("{:?} must start with an evidence level: {}", p.0, Provenance::LEVELS.join(" "))));
+    };
+    let text = p.0.to_lowercase();
+    let weaker = if text.contains("assumed") && level != "assumed" {
+        Some("assumed")
+    } else if text.contains("derived") && !matches!(level, "derived" | "assumed") {
+        Some("derived")
+    } else {
+        None
+    };
+    match weaker {
+        Some(w) => Err(invalid(
+            path,
+            format!("labelled {level:?} but says part of it is {w}: label the group by its weakest value ({w}:)"),
+        )),
+        None => Ok(()),
     }
 }
 

@@ -157,6 +157,40 @@ fn suzhou_bands_stop_at_350000_above_the_deductible() {
     assert_eq!(o.hifp_pay, Fen::yuan(900));
 }
 
+fn chronic(grade: u8) -> VisitFacts {
+    VisitFacts { visit_class: VisitClass::Chronic, adm_seq: 0, ..inpatient(grade, 1) }
+}
+
+/// 门诊慢特病 follow the inpatient ratios with no deductible and count against the inpatient
+/// cap (南昌 employee: 三级 85 %, cap 100,000; 苏州 resident: the year's inpatient bands, one
+/// 350,000 for inpatient + 门诊特定项目), not the ordinary-outpatient rule.
+#[test]
+fn chronic_visits_settle_with_the_inpatient_group() {
+    let nc = policy("nanchang-310");
+    let ins = person(PsnCategory::InService, &["310"]);
+    let o = run(&nc, &ins, &chronic(3), &BTreeMap::new(), &[line(Fen::yuan(10_000), Fen::ZERO)]);
+    assert_eq!((o.act_pay_dedc, o.hifp_pay), (Fen::ZERO, Fen::yuan(8_500)));
+    assert_eq!(o.deltas.get("I.inpatient"), Some(&Fen::yuan(10_000)));
+    // 99,000 of the inpatient cap already used this year: 1,000 left.
+    let ytd = BTreeMap::from([("F.inpatient".to_owned(), Fen::yuan(99_000)), ("I.inpatient".to_owned(), Fen::yuan(120_000))]);
+    let o = run(&nc, &ins, &chronic(3), &ytd, &[line(Fen::yuan(10_000), Fen::ZERO)]);
+    assert_eq!(o.hifp_pay, Fen::yuan(1_000));
+
+    let sz = policy("suzhou-390");
+    let child = person(PsnCategory::Child, &["390"]);
+    let o = run(&sz, &child, &chronic(3), &BTreeMap::new(), &[line(Fen::yuan(10_000), Fen::ZERO)]);
+    assert_eq!((o.act_pay_dedc, o.hifp_pay), (Fen::ZERO, Fen::yuan(7_500)));
+    // After a stay of 40,500 (39,500 above the deductible 500): 500 at 75 % + 1,500 at 80 %.
+    let ytd = BTreeMap::from([
+        ("I.inpatient".to_owned(), Fen::yuan(40_000)),
+        ("D.inpatient".to_owned(), Fen::yuan(500)),
+        ("F.inpatient".to_owned(), Fen::yuan(29_625)),
+        ("ADM".to_owned(), Fen(1)),
+    ]);
+    let o = run(&sz, &child, &chronic(3), &ytd, &[line(Fen::yuan(2_000), Fen::ZERO)]);
+    assert_eq!(o.hifp_pay, Fen::yuan(1_575));
+}
+
 #[test]
 fn we25_shanghai_employee() {
     let sh = policy("shanghai-310");
@@ -314,6 +348,15 @@ fn policy_loader_rejects_bad_documents_with_a_path() {
             "pools[0].no_annual_cap",
         ),
         (good.replace("\"bands\": \"verified:", "\"bands\": \"maybe:"), "pools[0].provenance.bands"),
+        // A group is labelled by its weakest value.
+        (
+            good.replace("\"bands\": \"verified: ", "\"bands\": \"verified: ASSUMED: "),
+            "pools[0].provenance.bands: labelled \"verified\" but says part of it is assumed",
+        ),
+        (
+            good.replace("\"bands\": \"verified: ", "\"bands\": \"third-party: rows derived "),
+            "pools[0].provenance.bands: labelled \"third-party\" but says part of it is derived",
+        ),
     ];
     for (text, expect) in cases {
         let err = Policy::from_json(&text).unwrap_err().to_string();
@@ -359,6 +402,8 @@ fn shipped_policies_carry_provenance_and_caps() {
         assert!(p.assistance.as_ref().is_none_or(|s| s.provenance.is_some()), "{}", at("assistance"));
         assert!(p.account.as_ref().is_none_or(|s| s.provenance.is_some()), "{}", at("account"));
         assert!(p.remote.provenance.is_some(), "{}", at("remote"));
+        // domain.md §A.5 gives only upper limits (≤ 10 / ≤ 20 points): using them is a choice.
+        assert_eq!(p.remote.provenance.as_ref().and_then(|v| v.level()), Some("assumed"), "{}", at("remote"));
         n += 1;
     }
     assert_eq!(n, 10);
