@@ -503,7 +503,10 @@ fn check_cap_stated(at: &str, cap: Option<Fen>, none: Option<&str>) -> Result<()
 fn check_provenance(path: &str, p: Option<&Provenance>) -> Result<(), PolicyError> {
     let Some(p) = p else { return Ok(()) };
     let Some(level) = p.level() else {
-        return Err(invalid(path, format!("{:?} must start with an evidence level: {}", p.0, Provenance::LEVELS.join(" "))));
+        return Err(invalid(
+            path,
+            format!("{:?} must start with an evidence level: {}", p.0, Provenance::LEVELS.join(" ")),
+        ));
     };
     let text = p.0.to_lowercase();
     let weaker = if text.contains("assumed") && level != "assumed" {

@@ -80,12 +80,32 @@ fn we17_to_we21_beijing_employee_inpatient() {
     assert_eq!(fund_and_patient(&bj, &ins, &inpatient(3, 1), 20_000), (1_589_500, 410_500), "WE-17");
     assert_eq!(fund_and_patient(&bj, &ins, &inpatient(3, 1), 50_000), (4_289_500, 710_500), "WE-18");
     assert_eq!(fund_and_patient(&bj, &ret, &inpatient(3, 1), 50_000), (4_521_700, 478_300), "WE-19");
-    assert_eq!(fund_and_patient(&bj, &ins, &inpatient(3, 2), 20_000), (1_644_750, 355_250), "WE-20");
     assert_eq!(fund_and_patient(&bj, &ins, &inpatient(2, 1), 35_000), (2_956_900, 543_100), "WE-21");
 }
 
-/// Beijing's bands ("起付标准以上至3万元 …") run on the year's cumulative policy-range amount
-/// (domain.md §A.3.1, WE-18): the year's 50,000 in two stays of 20,000 and 30,000 pays the
+/// WE-20 is a second admission, so the year already holds the first stay. The policy reads the
+/// bands as cumulative over the year, the deductible counting: the second stay covers
+/// first..first + 20,000 with its 650 deductible at the start, so 19,350 × 85 % = 16,447.50 holds
+/// only while first + 20,000 ≤ 30,000, i.e. a first stay of at most 10,000 in policy range.
+/// (Per-stay bands would give 16,447.50 whatever the first stay was.)
+#[test]
+fn we20_beijing_second_admission_after_a_first_stay() {
+    let bj = policy("beijing-310");
+    let ins = person(PsnCategory::InService, &["310"]);
+    let second = |first_yuan: i64| {
+        let first = run(&bj, &ins, &inpatient(3, 1), &BTreeMap::new(), &[line(Fen::yuan(first_yuan), Fen::ZERO)]);
+        assert_eq!(first.deltas.get("ADM"), Some(&Fen(1)));
+        let o = run(&bj, &ins, &inpatient(3, 2), &first.deltas, &[line(Fen::yuan(20_000), Fen::ZERO)]);
+        (o.hifp_pay.0, (o.inscp_scp_amt - o.fund_pay_sumamt).0)
+    };
+    assert_eq!(second(5_000), (1_644_750, 355_250), "WE-20 after a first stay of 5,000");
+    assert_eq!(second(10_000), (1_644_750, 355_250), "WE-20 after a first stay of 10,000");
+    // A first stay of 12,000: the last 2,000 of the second falls in the 90 % band (+100).
+    assert_eq!(second(12_000).0, 1_644_750 + 10_000);
+}
+
+/// The policy reads Beijing's bands ("起付标准以上至3万元 …") as running on the year's cumulative
+/// policy-range amount (a derived reading, see its provenance; WE-18 is a single stay): the year's 50,000 in two stays of 20,000 and 30,000 pays the
 /// second stay from where the first left off — the 90 % and 95 % bands — not from 0 again.
 #[test]
 fn we18_beijing_bands_run_on_the_years_cumulative_amount() {
@@ -150,9 +170,12 @@ fn suzhou_bands_stop_at_350000_above_the_deductible() {
     assert_eq!(o.act_pay_dedc, Fen::yuan(500));
     assert_eq!(o.hifp_pay, Fen::yuan(298_000));
     // Over the year too: 349,000 above the deductible already, the next 2,000 pays 1,000 at 90 %.
-    let ytd =
-        BTreeMap::from([("I.inpatient".to_owned(), Fen::yuan(349_500)), ("D.inpatient".to_owned(), Fen::yuan(500)),
-            ("F.inpatient".to_owned(), Fen::yuan(297_100)), ("ADM".to_owned(), Fen(1))]);
+    let ytd = BTreeMap::from([
+        ("I.inpatient".to_owned(), Fen::yuan(349_500)),
+        ("D.inpatient".to_owned(), Fen::yuan(500)),
+        ("F.inpatient".to_owned(), Fen::yuan(297_100)),
+        ("ADM".to_owned(), Fen(1)),
+    ]);
     let o = run(&sz, &child, &inpatient(3, 2), &ytd, &[line(Fen::yuan(2_250), Fen::ZERO)]);
     assert_eq!(o.hifp_pay, Fen::yuan(900));
 }
@@ -172,7 +195,8 @@ fn chronic_visits_settle_with_the_inpatient_group() {
     assert_eq!((o.act_pay_dedc, o.hifp_pay), (Fen::ZERO, Fen::yuan(8_500)));
     assert_eq!(o.deltas.get("I.inpatient"), Some(&Fen::yuan(10_000)));
     // 99,000 of the inpatient cap already used this year: 1,000 left.
-    let ytd = BTreeMap::from([("F.inpatient".to_owned(), Fen::yuan(99_000)), ("I.inpatient".to_owned(), Fen::yuan(120_000))]);
+    let ytd =
+        BTreeMap::from([("F.inpatient".to_owned(), Fen::yuan(99_000)), ("I.inpatient".to_owned(), Fen::yuan(120_000))]);
     let o = run(&nc, &ins, &chronic(3), &ytd, &[line(Fen::yuan(10_000), Fen::ZERO)]);
     assert_eq!(o.hifp_pay, Fen::yuan(1_000));
 
