@@ -117,6 +117,7 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
     if !case.lines.is_empty() {
         return Err(CaseError::LinesAndSteps);
     }
+    super::check_ytd(&case.ytd)?;
     let start = State::of(case);
     let mut state = start.clone();
     let mut done: Vec<StepResult> = Vec::new();
@@ -256,8 +257,8 @@ mod tests {
         let text = format!(
             r#"{{ "policy": "beijing-310.json",
                   "person": {{ "psn_type": "1201", "age": 68, "insutypes": ["310", "330"] }},
-                  "visit": {{ "med_type": "21", "grade": 3 }},
-                  "ytd": {{ "F.inpatient": "280000" }},
+                  "visit": {{ "med_type": "21", "grade": 3, "adm_seq": 2 }},
+                  "ytd": {{ "I.inpatient": "290000", "D.inpatient": "1300", "F.inpatient": "278017", "ADM": 1 }},
                   "account": {{ "use_account": true, "own_balance": "3000" }},
                   "steps": {steps} }}"#
         );
@@ -282,7 +283,7 @@ mod tests {
         assert_eq!(rev.outcome.hifp_pay, -s1.outcome.hifp_pay);
         assert_eq!(rev.after, r.start, "the reversal restores the person exactly");
         assert_eq!(s1.after.ytd["F.inpatient"], r.start.ytd["F.inpatient"] + s1.outcome.hifp_pay);
-        assert_eq!(s1.after.ytd[cum::ADMISSIONS], Fen(1));
+        assert_eq!(s1.after.ytd[cum::ADMISSIONS], Fen(2));
         assert_eq!(s1.after.own_balance, r.start.own_balance - s1.outcome.acct_pay);
         assert_eq!(s2.outcome.hifp_pay, s1.outcome.hifp_pay);
         assert_eq!(s2.outcome.act_pay_dedc, s1.outcome.act_pay_dedc, "admission #1 again, its deductible again");
@@ -291,7 +292,7 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["steps"][0]["outcome"]["deltas"][cum::ADMISSIONS], serde_json::json!(1));
         assert_eq!(json["steps"][1]["outcome"]["deltas"][cum::ADMISSIONS], serde_json::json!(-1));
-        assert_eq!(json["steps"][0]["after"]["ytd"][cum::ADMISSIONS], serde_json::json!(1));
+        assert_eq!(json["steps"][0]["after"]["ytd"][cum::ADMISSIONS], serde_json::json!(2));
     }
 
     /// Two settlements without a reversal: the second is the second admission, on the first's
@@ -302,9 +303,10 @@ mod tests {
         let r = run_steps(&c, &p).unwrap();
         let [s1, s2, rev] = &r.steps[..] else { panic!("three steps") };
         assert!(s2.outcome.acct_pay < s1.outcome.acct_pay, "the account was partly spent by step 1");
-        assert_eq!(s1.outcome.act_pay_dedc, Fen::yuan(1300));
-        assert_ne!(s2.outcome.act_pay_dedc, s1.outcome.act_pay_dedc, "a second admission's deductible");
-        assert_eq!(rev.after.ytd[cum::ADMISSIONS], Fen(1));
+        assert_eq!(s1.outcome.act_pay_dedc, Fen::yuan(650));
+        assert!(s1.outcome.trace[1].detail.contains("admission #2 of the year"), "{:?}", s1.outcome.trace[1]);
+        assert!(s2.outcome.trace[1].detail.contains("admission #3 of the year"), "{:?}", s2.outcome.trace[1]);
+        assert_eq!(rev.after.ytd[cum::ADMISSIONS], Fen(2));
         assert_eq!(rev.after.own_balance, r.start.own_balance - s2.outcome.acct_pay);
         for (k, v) in &rev.after.ytd {
             let expected =
