@@ -169,6 +169,8 @@ pub enum CaseError {
     Step(usize, String),
     #[error("lines[{line}].{field}: {error}", field = .error.field())]
     Bounds { line: usize, error: crate::bounds::BoundError },
+    #[error("lines[{0}].pric: needed with cnt; amount {1} ÷ cnt {cnt} is not a unit price of at most 6 decimals", cnt = .2.to_decimal_string())]
+    NoPrice(usize, Fen, Qty),
     #[error("ytd.{0}: {1}")]
     Ytd(String, String),
     #[error(transparent)]
@@ -271,9 +273,27 @@ fn settle_bill(
     Ok(CaseResult { policy: policy.ver.clone(), lines, outcome })
 }
 
+/// amount ÷ cnt as a unit price, if it is exact in a price's 6 decimals (and cnt is not 0).
+fn exact_price(amount: Fen, cnt: Qty) -> Option<UnitPrice> {
+    // fen × 10^4 = price units; ÷ (cnt units / 10^4).
+    let num = amount.0 as i128 * 10_000 * Qty::SCALE as i128;
+    let den = cnt.0 as i128;
+    if den == 0 || num % den != 0 {
+        return None;
+    }
+    let p = num / den;
+    (p.unsigned_abs() < 10u128.pow(16)).then_some(UnitPrice(p as i64))
+}
+
 fn split_line(i: usize, l: &CaseLine, ctx: &LineContext) -> Result<LineSplit, CaseError> {
     let cnt = l.cnt.unwrap_or(Qty::units(1));
-    let pric = l.pric.unwrap_or_else(|| UnitPrice::from_fen(l.amount));
+    let pric = match (l.pric, l.cnt) {
+        (Some(p), _) => p,
+        (None, None) => UnitPrice::from_fen(l.amount),
+        // The unit price is what a price cap is held against: the whole amount of 10 bed-days
+        // is not the price of one. Derived only when amount ÷ cnt is exact at 6 decimals.
+        (None, Some(c)) => exact_price(l.amount, c).ok_or(CaseError::NoPrice(i, l.amount, c))?,
+    };
     if l.pric.is_some() && (pric.times(cnt) - l.amount).0.abs() > 1 {
         return Err(CaseError::Amount(i, pric.times(cnt), l.amount));
     }
@@ -402,6 +422,45 @@ mod tests {
         seq.lines.clear();
         seq.ytd.insert("F.inpatient".into(), Fen::yuan(9_000));
         assert!(matches!(run_steps(&seq, &policy), Err(CaseError::Ytd(k, _)) if k == "F.inpatient"));
+    }
+
+    /// A line without `pric` at the most negative amount a case can carry is refused naming the
+    /// field, not a panic (its price, derived from the amount, once saturated to i64::MIN and
+    /// taking its magnitude overflowed).
+    #[test]
+    fn the_most_negative_amount_without_a_price_is_refused() {
+        let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
+        for amount in ["-99999999999999.99", "99999999999999.99"] {
+            let case: Case = serde_json::from_str(&format!(
+                r#"{{ "policy": "x", "person": {{ "psn_type": "1101" }}, "visit": {{ "med_type": "11", "grade": 3 }},
+                     "lines": [ {{ "name": "x", "amount": "{amount}" }} ] }}"#
+            ))
+            .unwrap();
+            let e = run(&case, &policy).unwrap_err();
+            assert!(matches!(&e, CaseError::Bounds { line: 0, .. }), "{e}");
+            assert!(e.to_string().starts_with("lines[0].pric: "), "{e}");
+        }
+    }
+
+    /// `cnt` without `pric`: the unit price is amount ÷ cnt when that is exact (床位费 600 for
+    /// 10 days against a cap of 50: 100 over the cap, not 600 − 50 = 550), else refused.
+    #[test]
+    fn a_count_without_a_price_divides_the_amount_or_is_refused() {
+        let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
+        let case = |amount: &str, cnt: &str| {
+            serde_json::from_str::<Case>(&format!(
+                r#"{{ "policy": "x", "person": {{ "psn_type": "1101" }}, "visit": {{ "med_type": "21", "grade": 3 }},
+                     "lines": [ {{ "name": "床位费", "amount": "{amount}", "cnt": "{cnt}", "item": {{ "chrgitm_lv": "01", "pric_uplmt": "50" }} }} ] }}"#
+            ))
+            .unwrap()
+        };
+        let r = run(&case("600", "10"), &policy).unwrap();
+        assert_eq!((r.lines[0].overlmt, r.lines[0].inscp), (Fen::yuan(100), Fen::yuan(500)));
+        assert_eq!(r.lines[0].pric_uplmt, Some(UnitPrice::yuan(50)));
+        for (amount, cnt) in [("100", "3"), ("600", "0")] {
+            let e = run(&case(amount, cnt), &policy).unwrap_err().to_string();
+            assert!(e.starts_with("lines[0].pric: needed with cnt; amount"), "{e}");
+        }
     }
 
     /// The admission counter is a count in a case's `ytd`, not an amount of yuan.
