@@ -451,6 +451,15 @@ impl PoolRule {
         for (j, t) in self.bands.tables.iter().enumerate() {
             check_bands(&format!("{at}.bands.tables[{j}].bands"), &t.bands)?;
         }
+        // First matching table wins: a last table that matches only some would make the fund
+        // pay nothing to the rest, silently.
+        let last = self.bands.tables.len() - 1;
+        if !self.bands.tables[last].grades.is_empty() || !self.bands.tables[last].psn.is_empty() {
+            return Err(invalid(
+                format!("{at}.bands.tables[{last}]"),
+                "the last band table must match everyone (no grades or psn)",
+            ));
+        }
         for (j, c) in self.annual_caps.iter().enumerate() {
             if c.amount.0 < 0 {
                 return Err(invalid(format!("{at}.annual_caps[{j}].amount"), "must not be negative"));

@@ -1,6 +1,8 @@
-//! Worked examples from domain.md §B, run through the real policy files in /policies.
-//! WE-17..WE-25 are derived [D] examples from cited city parameters; WE-01 is the official
-//! Shandong 大病 example; WE-26 the Jiangxi 2025 大病 rule.
+//! Worked examples from domain.md §B. WE-17..WE-25 (derived [D] examples from cited city
+//! parameters) and WE-26 (the Jiangxi 2025 大病 rule) run through the real policy files in
+//! /policies. WE-01, the official Shandong 大病 example, has no shipped policy: it runs on the
+//! 南昌 resident policy edited in the test (`isolate_serious`: a basic fund paying exactly the
+//! example's 100,000, Shandong's 大病 deductible, bands and cap).
 
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -372,6 +374,14 @@ fn policy_loader_rejects_bad_documents_with_a_path() {
             "pools[0].no_annual_cap",
         ),
         (good.replace("\"bands\": \"verified:", "\"bands\": \"maybe:"), "pools[0].provenance.bands"),
+        // A grade no band table matches would be paid nothing: the last table matches everyone.
+        (
+            good.replace(
+                "\"tables\": [\n          {\n            \"bands\"",
+                "\"tables\": [\n          {\n            \"grades\": [3], \"bands\"",
+            ),
+            "pools[0].bands.tables[0]: the last band table must match everyone",
+        ),
         // A group is labelled by its weakest value.
         (
             good.replace("\"bands\": \"verified: ", "\"bands\": \"verified: ASSUMED: "),
