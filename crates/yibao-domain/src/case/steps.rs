@@ -52,6 +52,10 @@ pub struct StepResult {
     pub outcome: Outcome,
     /// The person after this step.
     pub after: State,
+    /// What the analyst must know about this step: a reversal names the later settlements that
+    /// were priced on the one it reverses (they stay as they were, as at the counter).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -143,6 +147,7 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
                     lines: r.lines,
                     outcome: r.outcome,
                     after: state.clone(),
+                    warnings: vec![],
                 }
             }
             Step::Reverse(n) => {
@@ -166,6 +171,18 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
                 state.apply(&outcome).map_err(bad)?;
                 open[k] = false;
                 open.push(false);
+                // Settlements after step n, still standing, were priced on its accumulators and
+                // balances; the reversal does not re-price them.
+                let warnings = (k + 1..i)
+                    .filter(|j| open[*j])
+                    .map(|j| {
+                        format!(
+                            "step {} was settled on the year-to-date and balances step {n} left; it is not re-priced \
+                             by this reversal (reverse it and settle it again to price it without step {n})",
+                            j + 1
+                        )
+                    })
+                    .collect();
                 let r = StepResult {
                     step: i + 1,
                     op: "reverse",
@@ -173,6 +190,7 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
                     lines: vec![],
                     outcome,
                     after: state.clone(),
+                    warnings,
                 };
                 check_nets_to_zero(settled, &r.outcome, &changes[k], &state.change_from(&before))
                     .map_err(|m| bad(format!("reverse {n} does not net step {n} to zero: {m}")))?;
@@ -282,6 +300,7 @@ mod tests {
         assert_eq!((rev.op, rev.reverses), ("reverse", Some(1)));
         assert_eq!(rev.outcome.hifp_pay, -s1.outcome.hifp_pay);
         assert_eq!(rev.after, r.start, "the reversal restores the person exactly");
+        assert!(rev.warnings.is_empty(), "nothing was priced on step 1: {:?}", rev.warnings);
         assert_eq!(s1.after.ytd["F.inpatient"], r.start.ytd["F.inpatient"] + s1.outcome.hifp_pay);
         assert_eq!(s1.after.ytd[cum::ADMISSIONS], Fen(2));
         assert_eq!(s1.after.own_balance, r.start.own_balance - s1.outcome.acct_pay);
@@ -307,6 +326,13 @@ mod tests {
         assert!(s1.outcome.trace[1].detail.contains("admission #2 of the year"), "{:?}", s1.outcome.trace[1]);
         assert!(s2.outcome.trace[1].detail.contains("admission #3 of the year"), "{:?}", s2.outcome.trace[1]);
         assert_eq!(rev.after.ytd[cum::ADMISSIONS], Fen(2));
+        // Step 2 was priced on step 1's accumulators: the reversal says so, by step.
+        assert_eq!(rev.warnings.len(), 1, "{:?}", rev.warnings);
+        assert!(rev.warnings[0].starts_with("step 2 was settled on the year-to-date and balances step 1 left"));
+        assert!(s1.warnings.is_empty() && s2.warnings.is_empty());
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["steps"][2]["warnings"][0].as_str(), Some(rev.warnings[0].as_str()));
+        assert!(json["steps"][0].get("warnings").is_none());
         assert_eq!(rev.after.own_balance, r.start.own_balance - s2.outcome.acct_pay);
         for (k, v) in &rev.after.ytd {
             let expected =
