@@ -77,7 +77,9 @@ pub(super) fn exact_yuan(units: i128) -> String {
 /// falls in it. The pieces are summed exactly and the sum rounded half up once: rounding each
 /// piece would be up to a fen off per band. `room` (what the annual cap leaves) cuts the exact
 /// sum, so a capped walk pays exactly the room. What the cap cut off is returned as in-scope
-/// amount `over_cap`, for the large-amount layer.
+/// amount `over_cap`, for the large-amount layer: the exact (share − room) ÷ ratio of the piece
+/// the cap cuts into, rounded half up to the fen (a rounding point of its own, before the layer
+/// rounds its payment; at most half a fen of range, ≤ 0.005 × the layer's ratio in payment).
 pub(super) fn walk_bands(bands: &[Band], from: Fen, to: Fen, minus: Ratio, plus: Ratio, room: Option<Fen>) -> BandWalk {
     let mut w = BandWalk { paid: Fen::ZERO, exact: 0, over_cap: Fen::ZERO, pieces: vec![] };
     let mut left = room.map(|r| r.0.max(0) as i128 * 10_000);
@@ -95,10 +97,11 @@ pub(super) fn walk_bands(bands: &[Band], from: Fen, to: Fen, minus: Ratio, plus:
         let mut pays = share;
         if let Some(l) = left.as_mut() {
             if share > *l {
-                // Only `covered` of this piece fits under the cap; the rest is over it.
-                let covered = if ratio.0 == 0 { len.0 } else { (*l / ratio.0 as i128).min(len.0 as i128) as i64 };
-                w.over_cap += len - Fen(covered);
+                // The fund covers pays ÷ ratio of this piece; the rest, (share − pays) ÷ ratio,
+                // is over the cap. Only the piece the cap cuts into has a fraction of a fen
+                // (the later ones are over in full), so over_cap is rounded half up once, here.
                 pays = *l;
+                w.over_cap += Fen(crate::money::div_round_half_up(share - pays, ratio.0 as i128) as i64);
             }
             *l -= pays;
         }
