@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 #[path = "settle_bands.rs"]
 mod bands;
-use bands::{exact_yuan, walk_bands, BandWalk};
+use bands::{exact_yuan, walk_bands, walk_bands_carrying, BandWalk};
 
 /// Accumulator codes (cum_type_code). `{g}` is a pool rule's group.
 pub mod cum {
@@ -293,8 +293,23 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
     let reduction = remote_reduction(input);
     let table = pool.bands.tables.iter().find(|t| t.matches(v.grade, p.category));
     let walk = match table {
-        Some(t) => walk_bands(&t.bands, from, to, reduction, Ratio::ZERO, room),
-        None => BandWalk { paid: Fen::ZERO, exact: 0, over_cap: Fen::ZERO, pieces: vec![] },
+        Some(t) => {
+            // A later segment of a stay: the earlier segments' fund range ends where this one's
+            // deductible (if any) starts; what rounding their exact sum left is carried in.
+            let before = v.prior_inscp - v.prior_dedc;
+            let carry = if before.0 > 0 {
+                let end = match pool.bands.basis {
+                    BandBasis::WithDeductible => from - out.act_pay_dedc,
+                    BandBasis::AboveDeductible => from,
+                };
+                let e = walk_bands(&t.bands, end - before, end, reduction, Ratio::ZERO, None).exact;
+                e - crate::money::div_round_half_up(e, 10_000) as i128 * 10_000
+            } else {
+                0
+            };
+            walk_bands_carrying(&t.bands, from, to, reduction, Ratio::ZERO, room, carry)
+        }
+        None => BandWalk { paid: Fen::ZERO, exact: 0, carry: 0, over_cap: Fen::ZERO, pieces: vec![] },
     };
     out.hifp_pay = walk.paid;
     let ratio_base = inscp - out.act_pay_dedc;

@@ -19,6 +19,8 @@ pub(super) struct BandWalk {
     /// The exact sum of the pieces, rounded half up once (the rounding point of a fund).
     pub(super) paid: Fen,
     pub(super) exact: i128,
+    /// The earlier segments' rounding remainder added before rounding (0 for a whole bill).
+    pub(super) carry: i128,
     pub(super) over_cap: Fen,
     pub(super) pieces: Vec<Piece>,
 }
@@ -47,7 +49,14 @@ impl BandWalk {
         if parts.is_empty() {
             return "nothing in range, pays 0.00".to_owned();
         }
-        let rounded = if self.exact == self.paid.0 as i128 * 10_000 {
+        let rounded = if self.carry != 0 {
+            format!(
+                "pays {}, plus {} the earlier segments of this stay left in rounding, rounded half up to {}",
+                exact_yuan(self.exact),
+                exact_yuan(self.carry),
+                self.paid
+            )
+        } else if self.exact == self.paid.0 as i128 * 10_000 {
             format!("pays {}", self.paid)
         } else {
             format!("pays {} rounded half up to {}", exact_yuan(self.exact), self.paid)
@@ -81,8 +90,25 @@ pub(super) fn exact_yuan(units: i128) -> String {
 /// the cap cuts into, rounded half up to the fen (a rounding point of its own, before the layer
 /// rounds its payment; at most half a fen of range, ≤ 0.005 × the layer's ratio in payment).
 pub(super) fn walk_bands(bands: &[Band], from: Fen, to: Fen, minus: Ratio, plus: Ratio, room: Option<Fen>) -> BandWalk {
-    let mut w = BandWalk { paid: Fen::ZERO, exact: 0, over_cap: Fen::ZERO, pieces: vec![] };
-    let mut left = room.map(|r| r.0.max(0) as i128 * 10_000);
+    walk_bands_carrying(bands, from, to, minus, plus, room, 0)
+}
+
+/// [`walk_bands`] for a later segment of a stay: `carry` (1/10,000 fen, in [−5,000, 5,000)) is
+/// what rounding the earlier segments' exact sum left over, exact − rounded. Adding it before
+/// the one rounding makes this segment pay rhu(stay so far) − rhu(stay before it), so the
+/// segments of a stay sum to exactly what one whole-stay bill pays.
+pub(super) fn walk_bands_carrying(
+    bands: &[Band],
+    from: Fen,
+    to: Fen,
+    minus: Ratio,
+    plus: Ratio,
+    room: Option<Fen>,
+    carry: i128,
+) -> BandWalk {
+    let mut w = BandWalk { paid: Fen::ZERO, exact: 0, carry, over_cap: Fen::ZERO, pieces: vec![] };
+    // The cap holds the carried total: exact + carry never passes room.
+    let mut left = room.map(|r| (r.0.max(0) as i128 * 10_000 - carry).max(0));
     let mut lo = Fen(i64::MIN);
     for b in bands {
         let hi = b.upto.unwrap_or(Fen(i64::MAX));
@@ -108,7 +134,7 @@ pub(super) fn walk_bands(bands: &[Band], from: Fen, to: Fen, minus: Ratio, plus:
         w.pieces.push(Piece { len, ratio, share, pays });
         w.exact += pays;
     }
-    w.paid = Fen(crate::money::div_round_half_up(w.exact, 10_000));
+    w.paid = Fen(crate::money::div_round_half_up(w.exact + w.carry, 10_000));
     if let Some(r) = room {
         w.paid = w.paid.min(r.max(Fen::ZERO));
     }

@@ -125,6 +125,34 @@ fn we18_beijing_bands_run_on_the_years_cumulative_amount() {
     assert_eq!(first.hifp_pay + second.hifp_pay, Fen(4_289_500) - Fen::yuan(650).mul_ratio(Ratio(8_500)));
 }
 
+/// Mid-stay segments pay what the whole stay pays: 1,300.03 then 0.03 at 85 % would round
+/// 2.55 and 2.55 fen up to 3 + 3, where the whole stay's 5.1 fen is 5; the second segment
+/// carries the first's −0.45 and pays 2.
+#[test]
+fn mid_stay_segments_sum_to_the_whole_stay() {
+    let bj = policy("beijing-310");
+    let ins = person(PsnCategory::InService, &["310"]);
+    let first = run(&bj, &ins, &inpatient(3, 1), &BTreeMap::new(), &[line(Fen(130_003), Fen::ZERO)]);
+    assert_eq!(first.hifp_pay, Fen(3));
+    let v2 = VisitFacts {
+        prior_dedc: first.act_pay_dedc,
+        prior_inscp: first.inscp_scp_amt,
+        first_segment: false,
+        ..inpatient(3, 1)
+    };
+    let second = run(&bj, &ins, &v2, &first.deltas, &[line(Fen(3), Fen::ZERO)]);
+    let whole = run(&bj, &ins, &inpatient(3, 1), &BTreeMap::new(), &[line(Fen(130_006), Fen::ZERO)]);
+    assert_eq!(whole.hifp_pay, Fen(5));
+    assert_eq!(second.hifp_pay, Fen(2));
+    let pooled = &second.trace.iter().find(|s| s.step == "pooled fund").unwrap().detail;
+    assert!(
+        pooled.ends_with(
+            "pays 0.0255, plus -0.0045 the earlier segments of this stay left in rounding, rounded half up to 0.02"
+        ),
+        "{pooled}"
+    );
+}
+
 #[test]
 fn we22_we23_changzhou_resident() {
     let cz = policy("changzhou-390");
@@ -482,8 +510,8 @@ const ALL: [&str; 6] = ["beijing-310", "shanghai-310", "changzhou-390", "suzhou-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
-    /// Identities hold, no fund pays past its cap, and a mid-stay split pays the same as one bill
-    /// (to within a fen per band piece, the rounding points).
+    /// Identities hold, no fund pays past its cap, and a mid-stay split pays the basic fund
+    /// exactly what one bill pays.
     #[test]
     fn identities_caps_and_segments(case in arb_case()) {
         let (pi, grade, adm, raw, ytd_fund, balance, retired) = case;
@@ -519,9 +547,9 @@ proptest! {
             let second = run(&p, &who, &v2, &ytd2, &lines[mid..]);
             let whole = run(&p, &who, &v, &ytd, &lines);
             prop_assert_eq!(first.act_pay_dedc + second.act_pay_dedc, whole.act_pay_dedc);
-            // Each settlement rounds its fund's payment once: two segments are at most a fen
-            // off one bill (per-band rounding could be a fen off per band piece).
-            prop_assert!((first.hifp_pay + second.hifp_pay - whole.hifp_pay).0.abs() <= 1);
+            // The second segment carries what rounding the first left: together they pay
+            // exactly what one bill pays (each rounding on its own could be a fen off).
+            prop_assert_eq!(first.hifp_pay + second.hifp_pay, whole.hifp_pay);
         }
     }
 }
