@@ -127,7 +127,7 @@ pub(super) fn walk_bands_carrying(
                 // is over the cap. Only the piece the cap cuts into has a fraction of a fen
                 // (the later ones are over in full), so over_cap is rounded half up once, here.
                 pays = *l;
-                w.over_cap += Fen(crate::money::div_round_half_up(share - pays, ratio.0 as i128) as i64);
+                w.over_cap += Fen(crate::money::div_round_half_up(share - pays, ratio.0 as i128));
             }
             *l -= pays;
         }
