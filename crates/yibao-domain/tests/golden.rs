@@ -314,10 +314,16 @@ fn annual_cap_passes_the_rest_to_the_large_amount_layer() {
     let o = run(&bj, &who, &inpatient(3, 2), &ytd, &[line(Fen::yuan(20_650), Fen::ZERO)]);
     // deductible 650; 20,000 at 95 % would be 19,000 but only 5,000 of the cap is left.
     assert_eq!(o.hifp_pay, Fen::yuan(5_000));
-    // 5,000 / 0.95 = 5,263.157… covered; 14,736.842… over the cap, rounded half up once to
-    // 14,736.84 → 85 % = 12,526.314 → 12,526.31.
-    assert_eq!(o.deltas["S.I"], Fen(1_473_684));
-    assert_eq!(o.hifob_pay, Fen(1_252_631));
+    // 5,000 / 0.95 = 5,263.157… covered; 14,736.842… over the cap. The layer pays 85 % of the
+    // exact amount, 12,526.315…, rounded once to 12,526.32 (85 % of a rounded-up 14,736.85 or
+    // of a rounded 14,736.84 would be 12,526.3225 or 12,526.314: two rounding points).
+    assert_eq!(o.deltas["S.I"], Fen(1_473_684), "the accounts hold the amount rounded half up");
+    assert_eq!(o.hifob_pay, Fen(1_252_632));
+    let layer = &o.trace.iter().find(|s| s.step == "serious illness layer").unwrap().detail;
+    assert!(
+        layer.contains("14736.842105… × 0.8500 = 12526.315789…; pays 12526.315789… rounded half up to 12526.32"),
+        "{layer}"
+    );
     assert_eq!(o.deltas["F.inpatient"], Fen::yuan(5_000));
 }
 
