@@ -102,6 +102,8 @@ fn we20_beijing_second_admission_after_a_first_stay() {
     };
     assert_eq!(second(5_000), (1_644_750, 355_250), "WE-20 after a first stay of 5,000");
     assert_eq!(second(10_000), (1_644_750, 355_250), "WE-20 after a first stay of 10,000");
+    // One yuan more and the last yuan of the second stay is in the 90 % band (+0.05).
+    assert_eq!(second(10_001).0, 1_644_750 + 5);
     // A first stay of 12,000: the last 2,000 of the second falls in the 90 % band (+100).
     assert_eq!(second(12_000).0, 1_644_750 + 10_000);
 }
