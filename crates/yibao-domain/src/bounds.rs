@@ -73,13 +73,13 @@ pub fn price_limit(cap: Option<UnitPrice>) -> (UnitPrice, String) {
 /// the catalog item's price cap, if any.
 pub fn check_line(pric: UnitPrice, cnt: Qty, amount: Fen, cap: Option<UnitPrice>) -> Result<(), BoundError> {
     let (limit, why) = price_limit(cap);
-    if pric.0.abs() > limit.0 {
+    if pric.0.unsigned_abs() > limit.0.unsigned_abs() {
         return Err(BoundError::Price { pric, limit, why });
     }
-    if cnt.0.abs() > MAX_QTY.0 {
+    if cnt.0.unsigned_abs() > MAX_QTY.0.unsigned_abs() {
         return Err(BoundError::Qty { cnt, limit: MAX_QTY });
     }
-    if amount.0.abs() > MAX_LINE_AMOUNT.0 {
+    if amount.0.unsigned_abs() > MAX_LINE_AMOUNT.0.unsigned_abs() {
         return Err(BoundError::LineAmount { amount, limit: MAX_LINE_AMOUNT });
     }
     Ok(())

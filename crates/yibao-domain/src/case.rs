@@ -169,8 +169,49 @@ pub enum CaseError {
     Step(usize, String),
     #[error("lines[{line}].{field}: {error}", field = .error.field())]
     Bounds { line: usize, error: crate::bounds::BoundError },
+    #[error("lines[{0}].pric: needed with cnt; amount {1} ÷ cnt {cnt} is not a unit price of at most 6 decimals", cnt = .2.to_decimal_string())]
+    NoPrice(usize, Fen, Qty),
+    #[error("ytd.{0}: {1}")]
+    Ytd(String, String),
     #[error(transparent)]
     Settle(#[from] SettleError),
+}
+
+/// A year-to-date that no sequence of settlements can produce is refused: a fund payment needs
+/// at least as much policy-range amount above the deductible (F.<g> ≤ I.<g> − D.<g>, the ratio
+/// being at most 1), a deductible at least as much policy-range amount (D.<g> ≤ I.<g>), and
+/// likewise for the 大病 (S) and assistance (M) layers. Bands running on an empty year after
+/// ¥280,000 paid out would price the bill as the year's first.
+pub fn check_ytd(ytd: &BTreeMap<String, Fen>) -> Result<(), CaseError> {
+    let get = |k: &str| ytd.get(k).copied().unwrap_or_default();
+    for (k, v) in ytd {
+        if k != crate::settle::cum::ADMISSIONS && v.0 < 0 {
+            return Err(CaseError::Ytd(k.clone(), format!("{v} is negative")));
+        }
+    }
+    for k in ytd.keys() {
+        let (inscp, dedc) = if let Some(g) = k.strip_prefix("F.") {
+            (format!("I.{g}"), Some(format!("D.{g}")))
+        } else if let Some(g) = k.strip_prefix("D.") {
+            (format!("I.{g}"), None)
+        } else if k == crate::settle::cum::SERIOUS_FUND || k == crate::settle::cum::ASSIST_FUND {
+            (format!("{}.I", &k[..1]), None)
+        } else {
+            continue;
+        };
+        let (i, d) = (get(&inscp), dedc.as_deref().map(get).unwrap_or_default());
+        if get(k) > i - d {
+            let base = match &dedc {
+                Some(dk) => format!("{inscp} − {dk} = {}", i - d),
+                None => format!("{inscp} = {i}"),
+            };
+            return Err(CaseError::Ytd(
+                k.clone(),
+                format!("{} cannot have been paid on {base} of policy-range amount this year; give the year's {inscp} (and D., ADM) it was paid on", get(k)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Settles a case under `policy` (already resolved from `case.policy`).
@@ -178,6 +219,7 @@ pub fn run(case: &Case, policy: &Policy) -> Result<CaseResult, CaseError> {
     if !case.steps.is_empty() {
         return Err(if case.lines.is_empty() { CaseError::IsSequence } else { CaseError::LinesAndSteps });
     }
+    check_ytd(&case.ytd)?;
     settle_bill(case, policy, &case.visit, 0, &case.ytd, &case.account, &case.lines)
 }
 
@@ -231,9 +273,27 @@ fn settle_bill(
     Ok(CaseResult { policy: policy.ver.clone(), lines, outcome })
 }
 
+/// amount ÷ cnt as a unit price, if it is exact in a price's 6 decimals (and cnt is not 0).
+fn exact_price(amount: Fen, cnt: Qty) -> Option<UnitPrice> {
+    // fen × 10^4 = price units; ÷ (cnt units / 10^4).
+    let num = amount.0 as i128 * 10_000 * Qty::SCALE as i128;
+    let den = cnt.0 as i128;
+    if den == 0 || num % den != 0 {
+        return None;
+    }
+    let p = num / den;
+    (p.unsigned_abs() < 10u128.pow(16)).then_some(UnitPrice(p as i64))
+}
+
 fn split_line(i: usize, l: &CaseLine, ctx: &LineContext) -> Result<LineSplit, CaseError> {
     let cnt = l.cnt.unwrap_or(Qty::units(1));
-    let pric = l.pric.unwrap_or_else(|| UnitPrice::from_fen(l.amount));
+    let pric = match (l.pric, l.cnt) {
+        (Some(p), _) => p,
+        (None, None) => UnitPrice::from_fen(l.amount),
+        // The unit price is what a price cap is held against: the whole amount of 10 bed-days
+        // is not the price of one. Derived only when amount ÷ cnt is exact at 6 decimals.
+        (None, Some(c)) => exact_price(l.amount, c).ok_or(CaseError::NoPrice(i, l.amount, c))?,
+    };
     if l.pric.is_some() && (pric.times(cnt) - l.amount).0.abs() > 1 {
         return Err(CaseError::Amount(i, pric.times(cnt), l.amount));
     }
@@ -326,6 +386,81 @@ mod tests {
         let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
         let e = run(&case, &policy).unwrap_err().to_string();
         assert!(e.starts_with("lines[1].det_item_fee_sumamt: 10000000.00 is above 3000000.00"), "{e}");
+    }
+
+    /// A fund payment so far with no (or too little) policy-range amount to have been paid on
+    /// is refused naming `ytd`: the bands would otherwise start at the year's first yuan.
+    #[test]
+    fn an_impossible_year_to_date_is_refused() {
+        let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
+        let case = |ytd: &str| {
+            serde_json::from_str::<Case>(&format!(
+                r#"{{ "policy": "x", "person": {{ "psn_type": "1201" }}, "visit": {{ "med_type": "21", "grade": 3, "adm_seq": 2 }},
+                     "ytd": {ytd}, "lines": [ {{ "amount": "1000", "item": {{ "chrgitm_lv": "01" }} }} ] }}"#
+            ))
+            .unwrap()
+        };
+        let refused = |ytd: &str| run(&case(ytd), &policy).unwrap_err().to_string();
+        let e = refused(r#"{ "F.inpatient": "280000" }"#);
+        assert!(
+            e.starts_with("ytd.F.inpatient: 280000.00 cannot have been paid on I.inpatient − D.inpatient = 0.00"),
+            "{e}"
+        );
+        let e = refused(r#"{ "F.inpatient": "5000", "I.inpatient": "6000", "D.inpatient": "1300", "ADM": 1 }"#);
+        assert!(
+            e.starts_with("ytd.F.inpatient: 5000.00 cannot have been paid on I.inpatient − D.inpatient = 4700.00"),
+            "{e}"
+        );
+        assert!(refused(r#"{ "D.inpatient": "1300" }"#).starts_with("ytd.D.inpatient"));
+        assert!(refused(r#"{ "S.F": "10", "S.I": "5" }"#).starts_with("ytd.S.F"));
+        assert!(refused(r#"{ "I.inpatient": "-1" }"#).starts_with("ytd.I.inpatient: -1.00 is negative"));
+        // A year the first stay can produce is settled: 6,000 with 1,300 deducted, 4,277 paid.
+        let ok = r#"{ "F.inpatient": "4277", "I.inpatient": "6000", "D.inpatient": "1300", "ADM": 1 }"#;
+        assert_eq!(run(&case(ok), &policy).unwrap().outcome.hifp_pay, Fen::yuan(1_000 - 650).mul_ratio(Ratio(9_100)));
+        let mut seq = case(ok);
+        seq.steps = vec![serde_json::from_str(r#"{"reverse": 1}"#).unwrap()];
+        seq.lines.clear();
+        seq.ytd.insert("F.inpatient".into(), Fen::yuan(9_000));
+        assert!(matches!(run_steps(&seq, &policy), Err(CaseError::Ytd(k, _)) if k == "F.inpatient"));
+    }
+
+    /// A line without `pric` at the most negative amount a case can carry is refused naming the
+    /// field, not a panic (its price, derived from the amount, once saturated to i64::MIN and
+    /// taking its magnitude overflowed).
+    #[test]
+    fn the_most_negative_amount_without_a_price_is_refused() {
+        let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
+        for amount in ["-99999999999999.99", "99999999999999.99"] {
+            let case: Case = serde_json::from_str(&format!(
+                r#"{{ "policy": "x", "person": {{ "psn_type": "1101" }}, "visit": {{ "med_type": "11", "grade": 3 }},
+                     "lines": [ {{ "name": "x", "amount": "{amount}" }} ] }}"#
+            ))
+            .unwrap();
+            let e = run(&case, &policy).unwrap_err();
+            assert!(matches!(&e, CaseError::Bounds { line: 0, .. }), "{e}");
+            assert!(e.to_string().starts_with("lines[0].pric: "), "{e}");
+        }
+    }
+
+    /// `cnt` without `pric`: the unit price is amount ÷ cnt when that is exact (床位费 600 for
+    /// 10 days against a cap of 50: 100 over the cap, not 600 − 50 = 550), else refused.
+    #[test]
+    fn a_count_without_a_price_divides_the_amount_or_is_refused() {
+        let policy = Policy::from_json(include_str!("../../../policies/beijing-310.json")).unwrap();
+        let case = |amount: &str, cnt: &str| {
+            serde_json::from_str::<Case>(&format!(
+                r#"{{ "policy": "x", "person": {{ "psn_type": "1101" }}, "visit": {{ "med_type": "21", "grade": 3 }},
+                     "lines": [ {{ "name": "床位费", "amount": "{amount}", "cnt": "{cnt}", "item": {{ "chrgitm_lv": "01", "pric_uplmt": "50" }} }} ] }}"#
+            ))
+            .unwrap()
+        };
+        let r = run(&case("600", "10"), &policy).unwrap();
+        assert_eq!((r.lines[0].overlmt, r.lines[0].inscp), (Fen::yuan(100), Fen::yuan(500)));
+        assert_eq!(r.lines[0].pric_uplmt, Some(UnitPrice::yuan(50)));
+        for (amount, cnt) in [("100", "3"), ("600", "0")] {
+            let e = run(&case(amount, cnt), &policy).unwrap_err().to_string();
+            assert!(e.starts_with("lines[0].pric: needed with cnt; amount"), "{e}");
+        }
     }
 
     /// The admission counter is a count in a case's `ytd`, not an amount of yuan.

@@ -149,10 +149,12 @@ mod tests {
             "Settlement under policy BJ-310-2024.1",
             "  1. 床位费, class A (甲): 600.00: over the price cap 100.00, in policy range 500.00 — price above the cap (超限价)",
             "  4. 自费营养品, not in the catalog: 450.00: fully self-paid 450.00 — not in the catalog (目录外)",
-            "  3. pooled fund pays 20000.00  (parameter BJ-310-2024.1:pools[inpatient].bands)",
-            "capped: pays 0.00 of 9797.00, the annual cap is used up",
+            "  2. deductible charged 650.00  (parameter BJ-310-2024.1:pools[inpatient].deductible)",
+            "  3. pooled fund pays 21983.00  (parameter BJ-310-2024.1:pools[inpatient].bands)",
+            "this bill covers 290650.00 to 340100.00 of that amount",
+            "49450.00 × 0.9700 = 47966.50, capped: pays 21983.00 of 47966.50, all the annual cap had left",
             "admissions this year [ADM]: +1\n",
-            "pooled fund paid for inpatient care this year (counts against its annual cap) [F.inpatient]: +20000.00",
+            "pooled fund paid for inpatient care this year (counts against its annual cap) [F.inpatient]: +21983.00",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }

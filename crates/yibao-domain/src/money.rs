@@ -165,9 +165,11 @@ impl UnitPrice {
     pub fn yuan(y: i64) -> UnitPrice {
         UnitPrice(y * Self::SCALE)
     }
-    /// Saturates: a price beyond what a `pric` can hold is out of range anyway.
+    /// Held to ±(10^16 − 1) units, the range a parsed `pric` has: a price beyond it is out of
+    /// range anyway, and its magnitude stays safe to take (`i64::MIN` has none).
     pub fn from_fen(f: Fen) -> UnitPrice {
-        UnitPrice(f.0.saturating_mul(10_000))
+        const MAX: i128 = 10i128.pow(16) - 1;
+        UnitPrice((f.0 as i128 * 10_000).clamp(-MAX, MAX) as i64)
     }
     pub fn parse(s: &str) -> Result<UnitPrice, DecimalError> {
         let v = parse_fixed(s, 6)?;

@@ -451,6 +451,15 @@ impl PoolRule {
         for (j, t) in self.bands.tables.iter().enumerate() {
             check_bands(&format!("{at}.bands.tables[{j}].bands"), &t.bands)?;
         }
+        // First matching table wins: a last table that matches only some would make the fund
+        // pay nothing to the rest, silently.
+        let last = self.bands.tables.len() - 1;
+        if !self.bands.tables[last].grades.is_empty() || !self.bands.tables[last].psn.is_empty() {
+            return Err(invalid(
+                format!("{at}.bands.tables[{last}]"),
+                "the last band table must match everyone (no grades or psn)",
+            ));
+        }
         for (j, c) in self.annual_caps.iter().enumerate() {
             if c.amount.0 < 0 {
                 return Err(invalid(format!("{at}.annual_caps[{j}].amount"), "must not be negative"));
@@ -498,12 +507,30 @@ fn check_cap_stated(at: &str, cap: Option<Fen>, none: Option<&str>) -> Result<()
     }
 }
 
+/// A group is labelled by its weakest value: a text that says part of it is assumed (or
+/// derived) cannot carry a stronger level than that.
 fn check_provenance(path: &str, p: Option<&Provenance>) -> Result<(), PolicyError> {
-    match p {
-        Some(p) if p.level().is_none() => {
-            Err(invalid(path, format!("{:?} must start with an evidence level: {}", p.0, Provenance::LEVELS.join(" "))))
-        }
-        _ => Ok(()),
+    let Some(p) = p else { return Ok(()) };
+    let Some(level) = p.level() else {
+        return Err(invalid(
+            path,
+            format!("{:?} must start with an evidence level: {}", p.0, Provenance::LEVELS.join(" ")),
+        ));
+    };
+    let text = p.0.to_lowercase();
+    let weaker = if text.contains("assumed") && level != "assumed" {
+        Some("assumed")
+    } else if text.contains("derived") && !matches!(level, "derived" | "assumed") {
+        Some("derived")
+    } else {
+        None
+    };
+    match weaker {
+        Some(w) => Err(invalid(
+            path,
+            format!("labelled {level:?} but says part of it is {w}: label the group by its weakest value ({w}:)"),
+        )),
+        None => Ok(()),
     }
 }
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 #[path = "settle_bands.rs"]
 mod bands;
-use bands::{exact_yuan, walk_bands, BandWalk};
+use bands::{exact_yuan, walk_bands, walk_bands_carrying, walk_bands_exact, BandWalk, ExactFen};
 
 /// Accumulator codes (cum_type_code). `{g}` is a pool rule's group.
 pub mod cum {
@@ -247,8 +247,9 @@ fn add_delta(out: &mut Outcome, code: String, v: Fen) {
     }
 }
 
-/// Basic pooled fund. Returns the in-scope amount left unpaid because the annual cap ran out.
-fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
+/// Basic pooled fund. Returns the in-scope amount left unpaid because the annual cap ran out,
+/// exactly (a fraction of a fen where the cap cuts into a band piece).
+fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> ExactFen {
     let (p, v, ver) = (input.person, input.visit, &input.policy.ver);
     let g = pool.group.as_str();
     let inscp = out.inscp_scp_amt;
@@ -293,8 +294,23 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
     let reduction = remote_reduction(input);
     let table = pool.bands.tables.iter().find(|t| t.matches(v.grade, p.category));
     let walk = match table {
-        Some(t) => walk_bands(&t.bands, from, to, reduction, Ratio::ZERO, room),
-        None => BandWalk { paid: Fen::ZERO, exact: 0, over_cap: Fen::ZERO, pieces: vec![] },
+        Some(t) => {
+            // A later segment of a stay: the earlier segments' fund range ends where this one's
+            // deductible (if any) starts; what rounding their exact sum left is carried in.
+            let before = v.prior_inscp - v.prior_dedc;
+            let carry = if before.0 > 0 {
+                let end = match pool.bands.basis {
+                    BandBasis::WithDeductible => from - out.act_pay_dedc,
+                    BandBasis::AboveDeductible => from,
+                };
+                let e = walk_bands(&t.bands, end - before, end, reduction, Ratio::ZERO, None).exact;
+                e - crate::money::div_round_half_up(e, 10_000) as i128 * 10_000
+            } else {
+                0
+            };
+            walk_bands_carrying(&t.bands, from, to, reduction, Ratio::ZERO, room, carry)
+        }
+        None => BandWalk::nothing(),
     };
     out.hifp_pay = walk.paid;
     let ratio_base = inscp - out.act_pay_dedc;
@@ -334,7 +350,7 @@ fn pay_pool(input: &SettleInput, pool: &PoolRule, out: &mut Outcome) -> Fen {
     if v.visit_class.is_inpatient() && v.first_segment {
         add_delta(out, cum::ADMISSIONS.to_owned(), Fen(1));
     }
-    walk.over_cap
+    walk.over_exact
 }
 
 fn deductible_due(input: &SettleInput, pool: &PoolRule) -> Fen {
@@ -379,7 +395,7 @@ fn holds(input: &SettleInput, insutype: &str) -> bool {
     input.person.insutypes.iter().any(|t| t == insutype)
 }
 
-fn pay_serious(input: &SettleInput, over_cap: Fen, out: &mut Outcome) {
+fn pay_serious(input: &SettleInput, over_cap: ExactFen, out: &mut Outcome) {
     let Some(s) = &input.policy.serious else {
         return;
     };
@@ -388,7 +404,7 @@ fn pay_serious(input: &SettleInput, over_cap: Fen, out: &mut Outcome) {
     }
     let base = match s.basis {
         SeriousBasis::PersonalBurden => out.inscp_scp_amt - out.hifp_pay,
-        SeriousBasis::OverBasicCap => over_cap,
+        SeriousBasis::OverBasicCap => over_cap.rounded(),
     };
     let hard = s.hardship.as_ref().filter(|h| h.idet_types.iter().any(|t| input.person.idet_types.contains(t)));
     let dedc = hard.map_or(s.deductible, |h| h.deductible);
@@ -398,7 +414,11 @@ fn pay_serious(input: &SettleInput, over_cap: Fen, out: &mut Outcome) {
         _ => None,
     };
     let p0 = ytd(input, cum::SERIOUS_BASE);
-    let walk = walk_bands(&s.bands, p0.max(dedc), p0 + base, Ratio::ZERO, plus, room);
+    let walk = match s.basis {
+        SeriousBasis::PersonalBurden => walk_bands(&s.bands, p0.max(dedc), p0 + base, Ratio::ZERO, plus, room),
+        // The exact amount beyond the basic cap, not its rounding: the layer rounds once.
+        SeriousBasis::OverBasicCap => walk_bands_exact(&s.bands, p0.max(dedc), p0, over_cap, plus, room),
+    };
     let info = format!(
         "{} {base}, {p0} counted earlier this year, annual deductible {dedc}{}, {}: {}",
         match s.basis {

@@ -144,6 +144,25 @@ fn the_cap_cuts_the_exact_sum() {
     let d = w.describe();
     assert!(d.contains("capped: pays 0.00 of 95.00, the annual cap is used up"), "{d}");
     assert!(d.contains("capped: pays 38.4415 of 89.991, all the annual cap had left"), "{d}");
+    // Beyond the cap, exactly: (89.991 − 38.4415) ÷ 0.9 of the cut piece + all 100.00 of the
+    // next = 157.277222… yuan, reported rounded to 157.28.
+    assert_eq!((w.over_exact.num, w.over_exact.den), (141_549_500, 9_000));
+    assert_eq!(w.over_cap, Fen(15_728));
+}
+
+/// The large-amount layer walks the exact amount beyond the cap: its range ends inside a fen.
+#[test]
+fn an_exact_range_is_walked_exactly() {
+    let bands: Vec<Band> = serde_json::from_str(r#"[{"upto":"100","ratio":"0.5"},{"ratio":"0.6"}]"#).unwrap();
+    // 10,000.5 fen from 0: 10,000 × 0.5 + 0.5 × 0.6 = 5,000.3 fen → 5,000.
+    let len = super::bands::ExactFen { num: 20_001, den: 2 };
+    let w = super::bands::walk_bands_exact(&bands, Fen(0), Fen(0), len, Ratio::ZERO, None);
+    assert_eq!(w.exact, 5_000 * 10_000 * 2 + 6_000);
+    assert_eq!(w.paid, Fen(5_000));
+    assert!(w.describe().contains("0.005 × 0.6000 = 0.003"), "{}", w.describe());
+    // A deductible of 50 yuan: from 5,000 fen, the same end.
+    let w = super::bands::walk_bands_exact(&bands, Fen(5_000), Fen(0), len, Ratio::ZERO, None);
+    assert_eq!(w.paid, Fen(2_500));
 }
 
 /// Bands from random limits and ratios.

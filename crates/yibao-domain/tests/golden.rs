@@ -1,6 +1,8 @@
-//! Worked examples from domain.md §B, run through the real policy files in /policies.
-//! WE-17..WE-25 are derived [D] examples from cited city parameters; WE-01 is the official
-//! Shandong 大病 example; WE-26 the Jiangxi 2025 大病 rule.
+//! Worked examples from domain.md §B. WE-17..WE-25 (derived [D] examples from cited city
+//! parameters) and WE-26 (the Jiangxi 2025 大病 rule) run through the real policy files in
+//! /policies. WE-01, the official Shandong 大病 example, has no shipped policy: it runs on the
+//! 南昌 resident policy edited in the test (`isolate_serious`: a basic fund paying exactly the
+//! example's 100,000, Shandong's 大病 deductible, bands and cap).
 
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -80,12 +82,34 @@ fn we17_to_we21_beijing_employee_inpatient() {
     assert_eq!(fund_and_patient(&bj, &ins, &inpatient(3, 1), 20_000), (1_589_500, 410_500), "WE-17");
     assert_eq!(fund_and_patient(&bj, &ins, &inpatient(3, 1), 50_000), (4_289_500, 710_500), "WE-18");
     assert_eq!(fund_and_patient(&bj, &ret, &inpatient(3, 1), 50_000), (4_521_700, 478_300), "WE-19");
-    assert_eq!(fund_and_patient(&bj, &ins, &inpatient(3, 2), 20_000), (1_644_750, 355_250), "WE-20");
     assert_eq!(fund_and_patient(&bj, &ins, &inpatient(2, 1), 35_000), (2_956_900, 543_100), "WE-21");
 }
 
-/// Beijing's bands ("起付标准以上至3万元 …") run on the year's cumulative policy-range amount
-/// (domain.md §A.3.1, WE-18): the year's 50,000 in two stays of 20,000 and 30,000 pays the
+/// WE-20 is a second admission, so the year already holds the first stay. The policy reads the
+/// bands as cumulative over the year, the deductible counting: the second stay covers
+/// first..first + 20,000 with its 650 deductible at the start, so 19,350 × 85 % = 16,447.50 holds
+/// only while first + 20,000 ≤ 30,000, i.e. a first stay of at most 10,000 in policy range.
+/// (Per-stay bands would give 16,447.50 whatever the first stay was.)
+#[test]
+fn we20_beijing_second_admission_after_a_first_stay() {
+    let bj = policy("beijing-310");
+    let ins = person(PsnCategory::InService, &["310"]);
+    let second = |first_yuan: i64| {
+        let first = run(&bj, &ins, &inpatient(3, 1), &BTreeMap::new(), &[line(Fen::yuan(first_yuan), Fen::ZERO)]);
+        assert_eq!(first.deltas.get("ADM"), Some(&Fen(1)));
+        let o = run(&bj, &ins, &inpatient(3, 2), &first.deltas, &[line(Fen::yuan(20_000), Fen::ZERO)]);
+        (o.hifp_pay.0, (o.inscp_scp_amt - o.fund_pay_sumamt).0)
+    };
+    assert_eq!(second(5_000), (1_644_750, 355_250), "WE-20 after a first stay of 5,000");
+    assert_eq!(second(10_000), (1_644_750, 355_250), "WE-20 after a first stay of 10,000");
+    // One yuan more and the last yuan of the second stay is in the 90 % band (+0.05).
+    assert_eq!(second(10_001).0, 1_644_750 + 5);
+    // A first stay of 12,000: the last 2,000 of the second falls in the 90 % band (+100).
+    assert_eq!(second(12_000).0, 1_644_750 + 10_000);
+}
+
+/// The policy reads Beijing's bands ("起付标准以上至3万元 …") as running on the year's cumulative
+/// policy-range amount (a derived reading, see its provenance; WE-18 is a single stay): the year's 50,000 in two stays of 20,000 and 30,000 pays the
 /// second stay from where the first left off — the 90 % and 95 % bands — not from 0 again.
 #[test]
 fn we18_beijing_bands_run_on_the_years_cumulative_amount() {
@@ -101,6 +125,34 @@ fn we18_beijing_bands_run_on_the_years_cumulative_amount() {
     assert_eq!(second.hifp_pay, Fen(2_644_750));
     // The year pays WE-18's 42,895 less 85 % of the second deductible.
     assert_eq!(first.hifp_pay + second.hifp_pay, Fen(4_289_500) - Fen::yuan(650).mul_ratio(Ratio(8_500)));
+}
+
+/// Mid-stay segments pay what the whole stay pays: 1,300.03 then 0.03 at 85 % would round
+/// 2.55 and 2.55 fen up to 3 + 3, where the whole stay's 5.1 fen is 5; the second segment
+/// carries the first's −0.45 and pays 2.
+#[test]
+fn mid_stay_segments_sum_to_the_whole_stay() {
+    let bj = policy("beijing-310");
+    let ins = person(PsnCategory::InService, &["310"]);
+    let first = run(&bj, &ins, &inpatient(3, 1), &BTreeMap::new(), &[line(Fen(130_003), Fen::ZERO)]);
+    assert_eq!(first.hifp_pay, Fen(3));
+    let v2 = VisitFacts {
+        prior_dedc: first.act_pay_dedc,
+        prior_inscp: first.inscp_scp_amt,
+        first_segment: false,
+        ..inpatient(3, 1)
+    };
+    let second = run(&bj, &ins, &v2, &first.deltas, &[line(Fen(3), Fen::ZERO)]);
+    let whole = run(&bj, &ins, &inpatient(3, 1), &BTreeMap::new(), &[line(Fen(130_006), Fen::ZERO)]);
+    assert_eq!(whole.hifp_pay, Fen(5));
+    assert_eq!(second.hifp_pay, Fen(2));
+    let pooled = &second.trace.iter().find(|s| s.step == "pooled fund").unwrap().detail;
+    assert!(
+        pooled.ends_with(
+            "pays 0.0255, plus -0.0045 the earlier segments of this stay left in rounding, rounded half up to 0.02"
+        ),
+        "{pooled}"
+    );
 }
 
 #[test]
@@ -137,6 +189,62 @@ fn suzhou_bands_are_cumulative_over_the_year() {
     let o = run(&sz, &child, &inpatient(3, 2), &ytd, &[line(Fen::yuan(1_250), Fen::ZERO)]);
     // deductible 250; 1,000 above it: 500 at 75% + 500 at 80% = 775.
     assert_eq!(o.hifp_pay, Fen::yuan(775));
+}
+
+/// domain.md §A.3.4 bands stop at 350,000 above the deductible (¥200k–350k at 90 %): a year's
+/// 400,000 above it pays 40k × 75 % + 60k × 80 % + 100k × 85 % + 150k × 90 % = 298,000, nothing
+/// on the last 50,000 (an open-ended 90 % band would pay 343,000).
+#[test]
+fn suzhou_bands_stop_at_350000_above_the_deductible() {
+    let sz = policy("suzhou-390");
+    let child = person(PsnCategory::Child, &["390"]);
+    let o = run(&sz, &child, &inpatient(3, 1), &BTreeMap::new(), &[line(Fen::yuan(400_500), Fen::ZERO)]);
+    assert_eq!(o.act_pay_dedc, Fen::yuan(500));
+    assert_eq!(o.hifp_pay, Fen::yuan(298_000));
+    // Over the year too: 349,000 above the deductible already, the next 2,000 pays 1,000 at 90 %.
+    let ytd = BTreeMap::from([
+        ("I.inpatient".to_owned(), Fen::yuan(349_500)),
+        ("D.inpatient".to_owned(), Fen::yuan(500)),
+        ("F.inpatient".to_owned(), Fen::yuan(297_100)),
+        ("ADM".to_owned(), Fen(1)),
+    ]);
+    let o = run(&sz, &child, &inpatient(3, 2), &ytd, &[line(Fen::yuan(2_250), Fen::ZERO)]);
+    assert_eq!(o.hifp_pay, Fen::yuan(900));
+}
+
+fn chronic(grade: u8) -> VisitFacts {
+    VisitFacts { visit_class: VisitClass::Chronic, adm_seq: 0, ..inpatient(grade, 1) }
+}
+
+/// 门诊慢特病 follow the inpatient ratios with no deductible and count against the inpatient
+/// cap (南昌 employee: 三级 85 %, cap 100,000; 苏州 resident: the year's inpatient bands, one
+/// 350,000 for inpatient + 门诊特定项目), not the ordinary-outpatient rule.
+#[test]
+fn chronic_visits_settle_with_the_inpatient_group() {
+    let nc = policy("nanchang-310");
+    let ins = person(PsnCategory::InService, &["310"]);
+    let o = run(&nc, &ins, &chronic(3), &BTreeMap::new(), &[line(Fen::yuan(10_000), Fen::ZERO)]);
+    assert_eq!((o.act_pay_dedc, o.hifp_pay), (Fen::ZERO, Fen::yuan(8_500)));
+    assert_eq!(o.deltas.get("I.inpatient"), Some(&Fen::yuan(10_000)));
+    // 99,000 of the inpatient cap already used this year: 1,000 left.
+    let ytd =
+        BTreeMap::from([("F.inpatient".to_owned(), Fen::yuan(99_000)), ("I.inpatient".to_owned(), Fen::yuan(120_000))]);
+    let o = run(&nc, &ins, &chronic(3), &ytd, &[line(Fen::yuan(10_000), Fen::ZERO)]);
+    assert_eq!(o.hifp_pay, Fen::yuan(1_000));
+
+    let sz = policy("suzhou-390");
+    let child = person(PsnCategory::Child, &["390"]);
+    let o = run(&sz, &child, &chronic(3), &BTreeMap::new(), &[line(Fen::yuan(10_000), Fen::ZERO)]);
+    assert_eq!((o.act_pay_dedc, o.hifp_pay), (Fen::ZERO, Fen::yuan(7_500)));
+    // After a stay of 40,500 (39,500 above the deductible 500): 500 at 75 % + 1,500 at 80 %.
+    let ytd = BTreeMap::from([
+        ("I.inpatient".to_owned(), Fen::yuan(40_000)),
+        ("D.inpatient".to_owned(), Fen::yuan(500)),
+        ("F.inpatient".to_owned(), Fen::yuan(29_625)),
+        ("ADM".to_owned(), Fen(1)),
+    ]);
+    let o = run(&sz, &child, &chronic(3), &ytd, &[line(Fen::yuan(2_000), Fen::ZERO)]);
+    assert_eq!(o.hifp_pay, Fen::yuan(1_575));
 }
 
 #[test]
@@ -208,8 +316,16 @@ fn annual_cap_passes_the_rest_to_the_large_amount_layer() {
     let o = run(&bj, &who, &inpatient(3, 2), &ytd, &[line(Fen::yuan(20_650), Fen::ZERO)]);
     // deductible 650; 20,000 at 95 % would be 19,000 but only 5,000 of the cap is left.
     assert_eq!(o.hifp_pay, Fen::yuan(5_000));
-    // 5,000 / 0.95 = 5,263.15 covered; 14,736.85 over the cap → 85 % = 12,526.3225 → 12,526.32.
+    // 5,000 / 0.95 = 5,263.157… covered; 14,736.842… over the cap. The layer pays 85 % of the
+    // exact amount, 12,526.315…, rounded once to 12,526.32 (85 % of a rounded-up 14,736.85 or
+    // of a rounded 14,736.84 would be 12,526.3225 or 12,526.314: two rounding points).
+    assert_eq!(o.deltas["S.I"], Fen(1_473_684), "the accounts hold the amount rounded half up");
     assert_eq!(o.hifob_pay, Fen(1_252_632));
+    let layer = &o.trace.iter().find(|s| s.step == "serious illness layer").unwrap().detail;
+    assert!(
+        layer.contains("14736.842105… × 0.8500 = 12526.315789…; pays 12526.315789… rounded half up to 12526.32"),
+        "{layer}"
+    );
     assert_eq!(o.deltas["F.inpatient"], Fen::yuan(5_000));
 }
 
@@ -296,6 +412,23 @@ fn policy_loader_rejects_bad_documents_with_a_path() {
             "pools[0].no_annual_cap",
         ),
         (good.replace("\"bands\": \"verified:", "\"bands\": \"maybe:"), "pools[0].provenance.bands"),
+        // A grade no band table matches would be paid nothing: the last table matches everyone.
+        (
+            good.replace(
+                "\"tables\": [\n          {\n            \"bands\"",
+                "\"tables\": [\n          {\n            \"grades\": [3], \"bands\"",
+            ),
+            "pools[0].bands.tables[0]: the last band table must match everyone",
+        ),
+        // A group is labelled by its weakest value.
+        (
+            good.replace("\"bands\": \"verified: ", "\"bands\": \"verified: ASSUMED: "),
+            "pools[0].provenance.bands: labelled \"verified\" but says part of it is assumed",
+        ),
+        (
+            good.replace("\"bands\": \"verified: ", "\"bands\": \"third-party: rows derived "),
+            "pools[0].provenance.bands: labelled \"third-party\" but says part of it is derived",
+        ),
     ];
     for (text, expect) in cases {
         let err = Policy::from_json(&text).unwrap_err().to_string();
@@ -341,6 +474,8 @@ fn shipped_policies_carry_provenance_and_caps() {
         assert!(p.assistance.as_ref().is_none_or(|s| s.provenance.is_some()), "{}", at("assistance"));
         assert!(p.account.as_ref().is_none_or(|s| s.provenance.is_some()), "{}", at("account"));
         assert!(p.remote.provenance.is_some(), "{}", at("remote"));
+        // domain.md §A.5 gives only upper limits (≤ 10 / ≤ 20 points): using them is a choice.
+        assert_eq!(p.remote.provenance.as_ref().and_then(|v| v.level()), Some("assumed"), "{}", at("remote"));
         n += 1;
     }
     assert_eq!(n, 10);
@@ -383,8 +518,8 @@ const ALL: [&str; 6] = ["beijing-310", "shanghai-310", "changzhou-390", "suzhou-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
-    /// Identities hold, no fund pays past its cap, and a mid-stay split pays the same as one bill
-    /// (to within a fen per band piece, the rounding points).
+    /// Identities hold, no fund pays past its cap, and a mid-stay split pays the basic fund
+    /// exactly what one bill pays.
     #[test]
     fn identities_caps_and_segments(case in arb_case()) {
         let (pi, grade, adm, raw, ytd_fund, balance, retired) = case;
@@ -420,9 +555,9 @@ proptest! {
             let second = run(&p, &who, &v2, &ytd2, &lines[mid..]);
             let whole = run(&p, &who, &v, &ytd, &lines);
             prop_assert_eq!(first.act_pay_dedc + second.act_pay_dedc, whole.act_pay_dedc);
-            // Each settlement rounds its fund's payment once: two segments are at most a fen
-            // off one bill (per-band rounding could be a fen off per band piece).
-            prop_assert!((first.hifp_pay + second.hifp_pay - whole.hifp_pay).0.abs() <= 1);
+            // The second segment carries what rounding the first left: together they pay
+            // exactly what one bill pays (each rounding on its own could be a fen off).
+            prop_assert_eq!(first.hifp_pay + second.hifp_pay, whole.hifp_pay);
         }
     }
 }

@@ -321,7 +321,10 @@ fn calc(case_path: &Path, format: &str) -> Res {
     // A sequence (settle / reverse N / settle…) prints every step and the person after it.
     if !case.steps.is_empty() {
         if format == "text" {
-            return Err(format!("{}: --format text prints one settlement; a sequence of steps prints as JSON", case_path.display()));
+            return Err(format!(
+                "{}: --format text prints one settlement; a sequence of steps prints as JSON",
+                case_path.display()
+            ));
         }
         let r = yibao_domain::case::run_steps(&case, &policy).map_err(|e| e.to_string())?;
         return outln!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);

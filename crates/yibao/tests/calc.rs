@@ -14,13 +14,13 @@ fn calc(args: &[&str]) -> String {
 fn calc_prints_counts_as_counts_and_a_plain_text_report() {
     let json: serde_json::Value = serde_json::from_str(&calc(&[])).unwrap();
     assert_eq!(json["outcome"]["deltas"]["ADM"], serde_json::json!(1), "{}", json["outcome"]["deltas"]);
-    assert_eq!(json["outcome"]["hifp_pay"].to_string(), "20000.00");
+    assert_eq!(json["outcome"]["hifp_pay"].to_string(), "21983.00");
     let text = calc(&["--format", "text"]);
     for want in [
         "Settlement under policy BJ-310-2024.1\n",
-        "  pooled fund:                                   20000.00  [hifp_pay]\n",
-        "  3. pooled fund pays 20000.00  (parameter BJ-310-2024.1:pools[inpatient].bands)\n",
-        "10000.00 × 0.9400 = 9400.00, capped: pays 0.00 of 9400.00, the annual cap is used up",
+        "  pooled fund:                                   21983.00  [hifp_pay]\n",
+        "  3. pooled fund pays 21983.00  (parameter BJ-310-2024.1:pools[inpatient].bands)\n",
+        "49450.00 × 0.9700 = 47966.50, capped: pays 21983.00 of 47966.50, all the annual cap had left",
         "  admissions this year [ADM]: +1\n",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");

@@ -236,7 +236,7 @@ fn calc_settles_reverses_and_settles_again() {
         assert_eq!(a, -b, "{k}");
     }
     assert_eq!(steps[1]["after"], r["start"], "the reversal restores every accumulator and balance");
-    assert_eq!(steps[2]["outcome"]["act_pay_dedc"], steps[0]["outcome"]["act_pay_dedc"], "admission #1 again");
+    assert_eq!(steps[2]["outcome"]["act_pay_dedc"], steps[0]["outcome"]["act_pay_dedc"], "admission #2 again");
     assert!(!s.path("unused.db").exists(), "calc needs no store");
     let single = examples.join("beijing-inpatient.json").display().to_string();
     let r: serde_json::Value =

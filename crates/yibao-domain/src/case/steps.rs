@@ -52,6 +52,10 @@ pub struct StepResult {
     pub outcome: Outcome,
     /// The person after this step.
     pub after: State,
+    /// What the analyst must know about this step: a reversal names the later settlements that
+    /// were priced on the one it reverses (they stay as they were, as at the counter).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -117,6 +121,7 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
     if !case.lines.is_empty() {
         return Err(CaseError::LinesAndSteps);
     }
+    super::check_ytd(&case.ytd)?;
     let start = State::of(case);
     let mut state = start.clone();
     let mut done: Vec<StepResult> = Vec::new();
@@ -142,6 +147,7 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
                     lines: r.lines,
                     outcome: r.outcome,
                     after: state.clone(),
+                    warnings: vec![],
                 }
             }
             Step::Reverse(n) => {
@@ -165,6 +171,18 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
                 state.apply(&outcome).map_err(bad)?;
                 open[k] = false;
                 open.push(false);
+                // Settlements after step n, still standing, were priced on its accumulators and
+                // balances; the reversal does not re-price them.
+                let warnings = (k + 1..i)
+                    .filter(|j| open[*j])
+                    .map(|j| {
+                        format!(
+                            "step {} was settled on the year-to-date and balances step {n} left; it is not re-priced \
+                             by this reversal (reverse it and settle it again to price it without step {n})",
+                            j + 1
+                        )
+                    })
+                    .collect();
                 let r = StepResult {
                     step: i + 1,
                     op: "reverse",
@@ -172,6 +190,7 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
                     lines: vec![],
                     outcome,
                     after: state.clone(),
+                    warnings,
                 };
                 check_nets_to_zero(settled, &r.outcome, &changes[k], &state.change_from(&before))
                     .map_err(|m| bad(format!("reverse {n} does not net step {n} to zero: {m}")))?;
@@ -256,8 +275,8 @@ mod tests {
         let text = format!(
             r#"{{ "policy": "beijing-310.json",
                   "person": {{ "psn_type": "1201", "age": 68, "insutypes": ["310", "330"] }},
-                  "visit": {{ "med_type": "21", "grade": 3 }},
-                  "ytd": {{ "F.inpatient": "280000" }},
+                  "visit": {{ "med_type": "21", "grade": 3, "adm_seq": 2 }},
+                  "ytd": {{ "I.inpatient": "290000", "D.inpatient": "1300", "F.inpatient": "278017", "ADM": 1 }},
                   "account": {{ "use_account": true, "own_balance": "3000" }},
                   "steps": {steps} }}"#
         );
@@ -281,8 +300,9 @@ mod tests {
         assert_eq!((rev.op, rev.reverses), ("reverse", Some(1)));
         assert_eq!(rev.outcome.hifp_pay, -s1.outcome.hifp_pay);
         assert_eq!(rev.after, r.start, "the reversal restores the person exactly");
+        assert!(rev.warnings.is_empty(), "nothing was priced on step 1: {:?}", rev.warnings);
         assert_eq!(s1.after.ytd["F.inpatient"], r.start.ytd["F.inpatient"] + s1.outcome.hifp_pay);
-        assert_eq!(s1.after.ytd[cum::ADMISSIONS], Fen(1));
+        assert_eq!(s1.after.ytd[cum::ADMISSIONS], Fen(2));
         assert_eq!(s1.after.own_balance, r.start.own_balance - s1.outcome.acct_pay);
         assert_eq!(s2.outcome.hifp_pay, s1.outcome.hifp_pay);
         assert_eq!(s2.outcome.act_pay_dedc, s1.outcome.act_pay_dedc, "admission #1 again, its deductible again");
@@ -291,7 +311,7 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["steps"][0]["outcome"]["deltas"][cum::ADMISSIONS], serde_json::json!(1));
         assert_eq!(json["steps"][1]["outcome"]["deltas"][cum::ADMISSIONS], serde_json::json!(-1));
-        assert_eq!(json["steps"][0]["after"]["ytd"][cum::ADMISSIONS], serde_json::json!(1));
+        assert_eq!(json["steps"][0]["after"]["ytd"][cum::ADMISSIONS], serde_json::json!(2));
     }
 
     /// Two settlements without a reversal: the second is the second admission, on the first's
@@ -302,9 +322,17 @@ mod tests {
         let r = run_steps(&c, &p).unwrap();
         let [s1, s2, rev] = &r.steps[..] else { panic!("three steps") };
         assert!(s2.outcome.acct_pay < s1.outcome.acct_pay, "the account was partly spent by step 1");
-        assert_eq!(s1.outcome.act_pay_dedc, Fen::yuan(1300));
-        assert_ne!(s2.outcome.act_pay_dedc, s1.outcome.act_pay_dedc, "a second admission's deductible");
-        assert_eq!(rev.after.ytd[cum::ADMISSIONS], Fen(1));
+        assert_eq!(s1.outcome.act_pay_dedc, Fen::yuan(650));
+        assert!(s1.outcome.trace[1].detail.contains("admission #2 of the year"), "{:?}", s1.outcome.trace[1]);
+        assert!(s2.outcome.trace[1].detail.contains("admission #3 of the year"), "{:?}", s2.outcome.trace[1]);
+        assert_eq!(rev.after.ytd[cum::ADMISSIONS], Fen(2));
+        // Step 2 was priced on step 1's accumulators: the reversal says so, by step.
+        assert_eq!(rev.warnings.len(), 1, "{:?}", rev.warnings);
+        assert!(rev.warnings[0].starts_with("step 2 was settled on the year-to-date and balances step 1 left"));
+        assert!(s1.warnings.is_empty() && s2.warnings.is_empty());
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["steps"][2]["warnings"][0].as_str(), Some(rev.warnings[0].as_str()));
+        assert!(json["steps"][0].get("warnings").is_none());
         assert_eq!(rev.after.own_balance, r.start.own_balance - s2.outcome.acct_pay);
         for (k, v) in &rev.after.ytd {
             let expected =
