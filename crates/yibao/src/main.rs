@@ -55,7 +55,7 @@ enum Cmd {
         /// Requests per second per institution (token bucket, burst twice that); 0: no limit.
         #[arg(long, env = "YIBAO_RATE_LIMIT", default_value_t = 500.0)]
         rate_limit: f64,
-        /// Person lookups (1101, 2001, 5206) per institution per minute; 0: no limit.
+        /// Person lookups (1101, 2001, 5206, 2101) per institution per minute; 0: no limit.
         #[arg(long, env = "YIBAO_LOOKUP_LIMIT", default_value_t = 300.0)]
         lookup_limit: f64,
     },
@@ -321,7 +321,10 @@ fn calc(case_path: &Path, format: &str) -> Res {
     // A sequence (settle / reverse N / settle…) prints every step and the person after it.
     if !case.steps.is_empty() {
         if format == "text" {
-            return Err(format!("{}: --format text prints one settlement; a sequence of steps prints as JSON", case_path.display()));
+            return Err(format!(
+                "{}: --format text prints one settlement; a sequence of steps prints as JSON",
+                case_path.display()
+            ));
         }
         let r = yibao_domain::case::run_steps(&case, &policy).map_err(|e| e.to_string())?;
         return outln!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);

@@ -87,8 +87,9 @@ pub struct Done {
 
 type WriteFn = fn(&Ctx, &mut dyn Tx) -> Result<Done>;
 type ReadFn = fn(&Ctx, &mut dyn Tx) -> Result<Value>;
-/// A read of one person's data: its answer and the psn_no it is about.
-type PersonReadFn = fn(&Ctx, &mut dyn Tx) -> Result<(Value, String)>;
+/// A read of one person's data: its answer and the psn_no it is about (None when the answer
+/// holds nothing about anyone, as a 5203 that matched no settlement).
+type PersonReadFn = fn(&Ctx, &mut dyn Tx) -> Result<(Value, Option<String>)>;
 type StageFn = fn(&Ctx, &mut dyn Tx) -> Result<fees::Upload>;
 type ApplyFn = fn(&Ctx, &mut dyn Tx, &fees::Upload) -> Result<Done>;
 
@@ -126,7 +127,7 @@ fn handler(infno: &str) -> Option<Handler> {
         "2203" | "2203A" => W(visit::outpatient_info),
         "2204" => Handler::Staged(fees::stage_outpatient, fees::apply_outpatient, fees::upload_outpatient),
         "2205" => W(fees::cancel_outpatient),
-        "2206" | "2206A" => R(settle::presettle_outpatient),
+        "2206" | "2206A" => Handler::PersonRead(settle::presettle_outpatient),
         "2207" | "2207A" => W(settle::settle_outpatient),
         "2208" => W(settle::reverse_outpatient),
         "2401" => W(visit::admit),
@@ -136,15 +137,15 @@ fn handler(infno: &str) -> Option<Handler> {
         "2405" => W(visit::cancel_discharge),
         "2301" => Handler::Staged(fees::stage_inpatient, fees::apply_inpatient, fees::upload_inpatient),
         "2302" => W(fees::cancel_inpatient),
-        "2303" => R(settle::presettle_inpatient),
+        "2303" => Handler::PersonRead(settle::presettle_inpatient),
         "2304" => W(settle::settle_inpatient),
         "2305" => W(settle::reverse_inpatient),
-        "2101" => R(settle::presettle_pharmacy),
+        "2101" => Handler::PersonRead(settle::presettle_pharmacy),
         "2102" => W(settle::settle_pharmacy),
         "2103" => W(settle::reverse_pharmacy),
         "2601" => W(reverse::by_msgid),
-        "5201" => R(query::visits),
-        "5203" => R(query::settlements),
+        "5201" => Handler::PersonRead(query::visits),
+        "5203" => Handler::PersonRead(query::settlements),
         "5206" => Handler::PersonRead(query::cumulative),
         "3201" => R(reconcile::total),
         "3202" => W(reconcile::detail),
@@ -159,9 +160,12 @@ pub const INFNOS: &[&str] = &[
     "2301", "2302", "2303", "2304", "2305", "2101", "2102", "2103", "2601", "5201", "5203", "5206", "3201", "3202",
 ];
 
-/// Reads about one person (identity, entitlement, totals): each is audited, and each counts
+/// Reads about one person that need no visit of the institution (identity, entitlement,
+/// totals, a pharmacy's pre-settlement with the person's identity and balance): each counts
 /// against the institution's person-lookup limit ([`crate::auth::Guard::lookup_limit`]).
-pub const PERSON_LOOKUPS: &[&str] = &["1101", "2001", "5206"];
+/// Every [`Handler::PersonRead`] is audited, these and the reads of the institution's own
+/// visits (2206, 2303, 5201, 5203).
+pub const PERSON_LOOKUPS: &[&str] = &["1101", "2001", "5206", "2101"];
 
 /// Transactions that bind a presented e-credential to their visit (see [`ecred`]).
 const BINDS_ECRED: &[&str] = &["2201", "2401", "2102", "2207", "2207A", "2304"];
@@ -191,7 +195,9 @@ pub fn dispatch(ctx: &Ctx) -> Result<Output> {
                 }
                 f(ctx, tx)
             })?;
-            audit_read(ctx, &psn_no)?;
+            if let Some(psn_no) = psn_no {
+                audit_read(ctx, &psn_no)?;
+            }
             Ok(Output::Value(out))
         }
         Handler::Write(f) => write(ctx, &f, ec),

@@ -146,7 +146,7 @@ fn credential_1101(d: &Node) -> Result<Presented> {
 }
 
 /// 1101: the person and their account, for the institution where they presented a credential.
-pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, String)> {
+pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, Option<String>)> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
     let at = d.opt_time("begntime")?;
@@ -166,7 +166,7 @@ pub fn info(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, String)> {
         .iter()
         .map(|i| json!({ "psn_idet_type": i.psn_idet_type, "psn_type_lv": i.psn_type_lv, "memo": i.memo, "begntime": i.begndate.to_string(), "endtime": i.enddate.map(|d| d.to_string()) }))
         .collect();
-    Ok((json!({ "baseinfo": baseinfo(&p, on), "insuinfo": insuinfo, "idetinfo": idetinfo }), p.psn_no))
+    Ok((json!({ "baseinfo": baseinfo(&p, on), "insuinfo": insuinfo, "idetinfo": idetinfo }), Some(p.psn_no)))
 }
 
 pub fn baseinfo(p: &Person, on: Date) -> Value {
@@ -246,7 +246,7 @@ pub fn related(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, psn_no: &str) -> Result<reg
 }
 
 /// 2001: whether the person is entitled, for an institution treating them ([`related`]).
-pub fn benefit_check(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, String)> {
+pub fn benefit_check(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, Option<String>)> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
     let psn_no = d.str_max("psn_no", 30)?;
@@ -266,5 +266,5 @@ pub fn benefit_check(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, String)> {
         "psn_no": psn_no, "trt_chk_type": "1", "fund_pay_type": fund, "trt_enjymnt_flag": flag,
         "begndate": on.to_string(), "enddate": Value::Null, "trt_chk_rslt": reason,
     }]});
-    Ok((out, psn_no))
+    Ok((out, Some(psn_no)))
 }

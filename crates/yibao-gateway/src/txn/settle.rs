@@ -355,10 +355,11 @@ fn preview(ctx: &Ctx, d: &Node, b: &Basis) -> Result<Value> {
     Ok(answer(ctx, b, None, b.own_balance - b.outcome.acct_pay))
 }
 
-pub fn presettle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
+/// 2206: answers the person's identity (baseinfo) and balance, so it is an audited read.
+pub fn presettle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, Option<String>)> {
     let data = object(&ctx.env.input, "data")?;
     let b = outpatient_basis(ctx, tx, &data.node(), false)?;
-    preview(ctx, &data.node(), &b)
+    Ok((preview(ctx, &data.node(), &b)?, Some(b.visit.psn_no)))
 }
 
 /// Holds the person for the rest of the transaction (PostgreSQL; SQLite has one writer), taken
@@ -410,10 +411,11 @@ fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<
     Ok((b, !mid))
 }
 
-pub fn presettle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
+/// 2303: an audited read, as 2206.
+pub fn presettle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, Option<String>)> {
     let data = object(&ctx.env.input, "data")?;
     let (b, _) = inpatient_basis(ctx, tx, &data.node(), false)?;
-    preview(ctx, &data.node(), &b)
+    Ok((preview(ctx, &data.node(), &b)?, Some(b.visit.psn_no)))
 }
 
 pub fn settle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
@@ -464,12 +466,14 @@ fn pharmacy_basis(ctx: &Ctx, tx: &mut dyn Tx, write: bool) -> Result<Basis> {
     Ok(b)
 }
 
-pub fn presettle_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
+/// 2101: the person's identity and balance for a credential presented at the counter, with no
+/// visit of the pharmacy before it: a person lookup (limited and audited, as 1101).
+pub fn presettle_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, Option<String>)> {
     let b = pharmacy_basis(ctx, tx, false)?;
     let balc = b.own_balance - b.outcome.acct_pay;
     let mut out = answer(ctx, &b, None, balc);
     out["result"] = result_rows(&b.lines)?;
-    Ok(out)
+    Ok((out, Some(b.visit.psn_no)))
 }
 
 pub fn settle_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {

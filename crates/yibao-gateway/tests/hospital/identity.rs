@@ -209,7 +209,7 @@ fn person_lookups_are_limited_per_institution() {
         for _ in 0..3 {
             assert_eq!(h.send("1101", &h.msgid(), by_id_card(&store, &psn))["infcode"], 0);
         }
-        for infno in ["1101", "2001", "5206"] {
+        for infno in ["1101", "2001", "5206", "2101"] {
             let r = h.send(infno, &h.msgid(), json!({ "data": { "psn_no": psn.0, "insutype": "310" } }));
             assert_eq!(r["http_status"], 429, "{r}");
             assert!(r["err_msg"].as_str().unwrap().starts_with("LOOKUP_LIMITED: "), "{r}");

@@ -9,6 +9,7 @@ mod identity;
 mod inpatient;
 mod msgids;
 mod outpatient;
+mod person_reads;
 mod pharmacy;
 mod property;
 mod reconcile;
