@@ -28,11 +28,15 @@ pub struct Ctx<'a> {
     pub now: DateTime,
     /// The calling institution as `caller()` checked it, so handlers need not read it again.
     pub caller: std::sync::OnceLock<Institution>,
+    /// Set when a credential was refused as not the named person's (2101, 2201, 2401, 2102,
+    /// 2001, 5206…): the caller counts it as a person lookup, so guessing psn_nos against
+    /// numbers is limited as lookups are.
+    pub credential_refused: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(store: &'a Store, env: &'a Envelope, now: DateTime) -> Ctx<'a> {
-        Ctx { store, env, now, caller: std::sync::OnceLock::new() }
+        Ctx { store, env, now, caller: std::sync::OnceLock::new(), credential_refused: Default::default() }
     }
 
     pub fn new_id(&self) -> String {

@@ -321,7 +321,7 @@ fn settlement_row(ctx: &Ctx, b: &Basis, setl_id: &str, body: &Value, balc: Fen, 
 /// `write`: lock the visit for a settlement; a pre-settlement reads a snapshot and locks nothing.
 fn outpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<Basis> {
     let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), write)?;
-    super::person::check_given(tx, d, &v.psn_no)?;
+    super::person::check_given(ctx, tx, d, &v.psn_no)?;
     if VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient) {
         return Err(biz(format!("mdtrt_id {} is an inpatient stay: use 2303/2304", v.mdtrt_id)));
     }
@@ -384,7 +384,7 @@ pub fn settle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
 
 fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<(Basis, bool)> {
     let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), write)?;
-    super::person::check_given(tx, d, &v.psn_no)?;
+    super::person::check_given(ctx, tx, d, &v.psn_no)?;
     if !VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient) {
         return Err(biz(format!("mdtrt_id {} is not an inpatient stay: use 2206/2207", v.mdtrt_id)));
     }

@@ -80,7 +80,7 @@ conformance! {
         let answers = [
             h.ok("1101", by_id_card(store, &psn)),
             h.ok("1101", json!({ "data": { "psn_cert_type": "01", "certno": psn.1, "psn_name": name } })),
-            h.ok("1101", json!({ "data": { "mdtrt_cert_type": "03", "mdtrt_cert_no": psn.1, "card_sn": "K0123456789" } })),
+            h.ok("1101", json!({ "data": { "mdtrt_cert_type": "03", "mdtrt_cert_no": psn.1, "card_sn": "K0123456789", "psn_name": name } })),
             h.ok("1101", json!({ "data": { "mdtrt_cert_type": "01", "mdtrt_cert_no": ec(store, &psn.0) } })),
         ];
         for a in &answers {

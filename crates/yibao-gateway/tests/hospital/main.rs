@@ -4,6 +4,7 @@
 mod client;
 mod errors;
 mod fuzz_corpus;
+mod holders;
 mod http;
 mod identity;
 mod inpatient;
