@@ -276,10 +276,15 @@ pub fn eligible(
 
 /// How long after a visit began its institution may still ask about the person by psn_no.
 const RELATION_SECS: i64 = 30 * 86_400;
+/// How long after a 1101 answered for the person's credential its institution may ask by
+/// psn_no (2001 before registration, as the spec's flow has it).
+const LOOKUP_RELATION_SECS: i64 = 86_400;
 
 /// The person a request names by psn_no, when the calling institution may ask about them: the
 /// request carries the patient's credential (`mdtrt_cert_type` and its number, as 1101), or the
-/// institution has a current visit of the person (open or discharged, or begun within 30 days).
+/// institution has a current visit of the person (open or discharged, or begun within 30 days),
+/// or a 1101 of the institution answered for the person's credential within 24 hours (found in
+/// its audit chain, which that read wrote).
 /// 2001 and 5206 carry only a psn_no in the spec: a HIS calls them for a patient it is treating,
 /// after 1101 and registration, so an unmodified HIS keeps working while a psn_no alone, from
 /// anywhere, no longer reveals anyone's entitlements or totals. Refused alike whether the
@@ -289,11 +294,13 @@ pub fn related(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, psn_no: &str) -> Result<reg
     if let Some(c) = Presented::of(d)? {
         return c.check_holder(ctx, tx, psn_no, p);
     }
+    let code = &ctx.env.fixmedins_code;
     let since = ctx.now.0 - RELATION_SECS;
     match p {
-        Some(p) if st::has_current_visit(tx, psn_no, &ctx.env.fixmedins_code, since)? => Ok(p),
+        Some(p) if st::has_current_visit(tx, psn_no, code, since)? => Ok(p),
+        Some(p) if yibao_store::audit::read_1101_since(tx, code, psn_no, ctx.now.0 - LOOKUP_RELATION_SECS)? => Ok(p),
         _ => Err(biz(format!(
-            "psn_no {psn_no}: not a patient of {} (no current visit there); present the patient's credential (mdtrt_cert_type, mdtrt_cert_no)",
+            "psn_no {psn_no}: not a patient of {} (no current visit there, no 1101 there within 24 hours); present the patient's credential (mdtrt_cert_type, mdtrt_cert_no)",
             ctx.env.fixmedins_code
         ))),
     }

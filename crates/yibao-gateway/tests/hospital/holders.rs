@@ -98,6 +98,25 @@ conformance! {
     }
 }
 
+conformance! {
+    /// The spec's flow asks 2001 between 1101 and registration, with a psn_no only: a 1101 of
+    /// the same institution for the person's credential, within a day, is a relation; another
+    /// institution's 1101 is not.
+    fn a_benefit_check_follows_a_person_lookup(store: &Store) {
+        seed(store);
+        let h = Hospital::new(store, &hospital(store, "110100", "01"));
+        let stranger = Hospital::new(store, &hospital(store, "110100", "04"));
+        let psn = person(store, "110100", "310", "11", 0);
+        let q2001 = |h: &Hospital| h.send("2001", &h.msgid(), json!({ "data": { "psn_no": psn.0, "insutype": "310" } }));
+        assert!(err(&q2001(&h)).contains("not a patient of"));
+        h.ok("1101", by_id_card(store, &psn));
+        let r = q2001(&h);
+        assert_eq!(r["output"]["trtinfo"][0]["trt_enjymnt_flag"], "1", "{r}");
+        assert!(err(&q2001(&stranger)).contains("not a patient of"), "another institution's 1101 is no relation");
+        assert_eq!(h.send("5206", &h.msgid(), json!({ "data": { "psn_no": psn.0 } }))["infcode"], 0);
+    }
+}
+
 /// Refused credentials of 2201 count against the person-lookup limit: guessing who holds a
 /// number through registrations is limited as lookups are.
 #[test]
