@@ -115,14 +115,28 @@ impl Presented {
 /// be the visit's person's too: another person's number at the counter is a mix-up, and the
 /// answer would settle against the visit's person. Only checked when a number is given (the
 /// spec lets the HIS send the type alone); 01 tokens are checked against psn_no for every
-/// transaction ([`crate::ecred::presented`]).
-pub fn check_given(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, psn_no: &str) -> Result<()> {
+/// transaction ([`crate::ecred::presented`]). Compared with what is loaded already, no
+/// statement and no blind index: the number the visit was opened with (checked then as the
+/// person's own), or, for a visit opened by e-credential, the person's own certificate number
+/// once `person` is loaded (None: checked later).
+pub fn check_given(ctx: &Ctx, d: &Node, v: &st::Visit, person: Option<&Person>) -> Result<()> {
     let t = d.opt_str("mdtrt_cert_type")?;
     let Some(cert_type) = t.filter(|t| t == "02" || t == "03") else { return Ok(()) };
     let Some(cert_no) = d.opt_str_max("mdtrt_cert_no", crate::ecred::TOKEN_MAX)? else { return Ok(()) };
-    let p = registry::person_core(tx, psn_no)?;
-    let doc_type = (cert_type == "02").then(|| CERT_TYPE_ID_CARD.to_owned());
-    Presented { cert_type, cert_no, doc_type, path: d.path.to_owned() }.check_holder(ctx, tx, psn_no, p).map(drop)
+    let known = match (v.mdtrt_cert_type.as_str(), &v.mdtrt_cert_no, person) {
+        ("02" | "03", Some(no), _) => no.as_str(),
+        (_, _, Some(p)) => p.certno.as_str(),
+        _ => return Ok(()),
+    };
+    let same = registry::normalise_certno(known) == registry::normalise_certno(&cert_no);
+    if !same {
+        ctx.credential_refused.store(true, std::sync::atomic::Ordering::Relaxed);
+        return Err(biz(format!(
+            "{}.mdtrt_cert_no: the credential presented (mdtrt_cert_type {cert_type}) is not that of psn_no {}",
+            d.path, v.psn_no
+        )));
+    }
+    Ok(())
 }
 
 /// The psn_no an e-credential token names, once its signature and expiry are checked; `node`

@@ -321,7 +321,7 @@ fn settlement_row(ctx: &Ctx, b: &Basis, setl_id: &str, body: &Value, balc: Fen, 
 /// `write`: lock the visit for a settlement; a pre-settlement reads a snapshot and locks nothing.
 fn outpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<Basis> {
     let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), write)?;
-    super::person::check_given(ctx, tx, d, &v.psn_no)?;
+    super::person::check_given(ctx, d, &v, None)?;
     if VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient) {
         return Err(biz(format!("mdtrt_id {} is an inpatient stay: use 2303/2304", v.mdtrt_id)));
     }
@@ -337,7 +337,9 @@ fn outpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result
     let batch = d.opt_str_max("chrg_bchno", 30)?;
     let lines = st::unsettled_lines(tx, &v.mdtrt_id, batch.as_deref())?;
     let use_account = d.flag("acct_used_flag", false)?;
-    compute(ctx, tx, v, lines, use_account)
+    let b = compute(ctx, tx, v, lines, use_account)?;
+    super::person::check_given(ctx, d, &b.visit, Some(&b.person))?;
+    Ok(b)
 }
 
 fn check_insutype(d: &Node, v: &Visit) -> Result<()> {
@@ -384,7 +386,7 @@ pub fn settle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
 
 fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<(Basis, bool)> {
     let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), write)?;
-    super::person::check_given(ctx, tx, d, &v.psn_no)?;
+    super::person::check_given(ctx, d, &v, None)?;
     if !VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient) {
         return Err(biz(format!("mdtrt_id {} is not an inpatient stay: use 2206/2207", v.mdtrt_id)));
     }
@@ -407,6 +409,7 @@ fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<
     let lines = st::unsettled_lines(tx, &v.mdtrt_id, None)?;
     let use_account = d.flag("acct_used_flag", false)?;
     let mut b = compute(ctx, tx, v, lines, use_account)?;
+    super::person::check_given(ctx, d, &b.visit, Some(&b.person))?;
     b.mid_setl = mid;
     Ok((b, !mid))
 }

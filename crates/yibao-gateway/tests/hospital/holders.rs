@@ -117,6 +117,32 @@ conformance! {
     }
 }
 
+conformance! {
+    /// A number given with a pre-settlement or settlement is compared with what the request
+    /// loaded already (the number the visit was opened with, or the person's own for a visit
+    /// opened by e-credential), not looked up again by blind index: a registry row whose index
+    /// no longer matches does not matter to it.
+    fn a_given_number_is_compared_with_the_visits(store: &Store) {
+        seed(store);
+        let h = Hospital::new(store, &hospital(store, "110100", "01"));
+        let psn = person(store, "110100", "310", "11", 50_000);
+        let other = person(store, "110100", "310", "12", 0);
+        let (mdtrt_id, total) = crate::outpatient::register_and_upload(&h, &psn);
+        let token = yibao_gateway::admin::issue_ec(store, &yibao_gateway::admin::Actor::System("t".into()), &psn.0, 300).unwrap()["mdtrt_cert_no"].as_str().unwrap().to_owned();
+        let by_token = h.ok("2201", json!({ "data": { "psn_no": psn.0, "insutype": "310", "begntime": now().to_string(), "ipt_otp_no": h.msgid(), "mdtrt_cert_type": "01", "mdtrt_cert_no": token } }));
+        let by_token = by_token["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+        let a = items(store, &h.code, "01", 1);
+        h.ok("2204", json!({ "feedetail": fee_rows(&by_token, &psn.0, "B1", "T", &[(&a[0], "10", "1")]) }));
+        store.write(|tx| tx.execute("UPDATE person SET cert_bidx = 'stale' WHERE psn_no = $1", yibao_store::params![&psn.0]).map(drop)).unwrap();
+        let pre = |m: &str, fee: &str, certno: &str| h.send("2206", &h.msgid(), json!({ "data": { "psn_no": psn.0, "mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "mdtrt_id": m, "medfee_sumamt": fee, "chrg_bchno": "B1", "acct_used_flag": "1" } }));
+        let total = total.to_string();
+        assert_eq!(pre(&mdtrt_id, &total, &psn.1.to_lowercase())["infcode"], 0);
+        assert!(err(&pre(&mdtrt_id, &total, &other.1)).contains("is not that of psn_no"));
+        assert_eq!(pre(&by_token, "10", &psn.1)["infcode"], 0);
+        assert!(err(&pre(&by_token, "10", &other.1)).contains("is not that of psn_no"));
+    }
+}
+
 /// Refused credentials of 2201 count against the person-lookup limit: guessing who holds a
 /// number through registrations is limited as lookups are.
 #[test]
