@@ -186,7 +186,7 @@ pub fn dispatch(ctx: &Ctx) -> Result<Output> {
             .read(|tx| {
                 caller(ctx, tx)?;
                 if let Some((field, t)) = &ec {
-                    ecred::check_unused(tx, t, field, &ctx.env.input, false)?;
+                    ecred::check_unused(tx, t, field, &ctx.env.input, &ctx.env.fixmedins_code, false)?;
                 }
                 f(ctx, tx)
             })
@@ -195,7 +195,7 @@ pub fn dispatch(ctx: &Ctx) -> Result<Output> {
             let (out, psn_no) = ctx.store.read(|tx| {
                 caller(ctx, tx)?;
                 if let Some((field, t)) = &ec {
-                    ecred::check_unused(tx, t, field, &ctx.env.input, false)?;
+                    ecred::check_unused(tx, t, field, &ctx.env.input, &ctx.env.fixmedins_code, false)?;
                 }
                 f(ctx, tx)
             })?;
@@ -254,7 +254,7 @@ fn write(
         caller(ctx, tx)?;
         let binds = BINDS_ECRED.contains(&env.infno.as_str());
         if let Some((field, t)) = &ec {
-            ecred::check_unused(tx, t, field, &env.input, binds)?;
+            ecred::check_unused(tx, t, field, &env.input, &env.fixmedins_code, binds)?;
         }
         let done = f(ctx, tx)?;
         if let Some((field, t)) = ec.as_ref().filter(|_| binds) {

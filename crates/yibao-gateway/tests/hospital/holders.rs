@@ -143,6 +143,27 @@ conformance! {
     }
 }
 
+conformance! {
+    /// An e-credential bound to one institution's visit is not presented again by another,
+    /// even for a read (1101, 2001).
+    fn a_bound_token_is_not_replayed_elsewhere(store: &Store) {
+        seed(store);
+        let h = Hospital::new(store, &hospital(store, "110100", "01"));
+        let elsewhere = Hospital::new(store, &hospital(store, "110100", "04"));
+        let psn = person(store, "110100", "310", "11", 0);
+        let token = yibao_gateway::admin::issue_ec(store, &yibao_gateway::admin::Actor::System("t".into()), &psn.0, 300).unwrap()["mdtrt_cert_no"].as_str().unwrap().to_owned();
+        let cred = json!({ "mdtrt_cert_type": "01", "mdtrt_cert_no": token });
+        let r = h.send("2201", &h.msgid(), json!({ "data": { "psn_no": psn.0, "insutype": "310", "begntime": now().to_string(), "ipt_otp_no": h.msgid(), "mdtrt_cert_type": "01", "mdtrt_cert_no": token } }));
+        assert_eq!(r["infcode"], 0, "{r}");
+        let mdtrt_id = r["output"]["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+        assert_eq!(h.send("1101", &h.msgid(), json!({ "data": cred }))["infcode"], 0, "the visit's institution may read again");
+        let e = err(&elsewhere.send("1101", &elsewhere.msgid(), json!({ "data": cred })));
+        assert!(e.contains("already used at another institution") && !e.contains(&mdtrt_id), "{e}");
+        let e = err(&elsewhere.send("2001", &elsewhere.msgid(), json!({ "data": { "psn_no": psn.0, "insutype": "310", "mdtrt_cert_type": "01", "mdtrt_cert_no": token } })));
+        assert!(e.contains("already used at another institution"), "{e}");
+    }
+}
+
 /// Refused credentials of 2201 count against the person-lookup limit: guessing who holds a
 /// number through registrations is limited as lookups are.
 #[test]
