@@ -201,7 +201,7 @@ fn open(url: &str, create: bool) -> Result<Store, String> {
 fn open_keyed(url: &str, create: bool) -> Result<(Store, trust::DataKey), String> {
     let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let key = trust::vault_for(url, None, create)?;
-        let pg = yibao_store_postgres::PgBackend::open(url).map_err(|e| format!("{url}: {e}"))?;
+        let pg = yibao_store_postgres::PgBackend::open(url).map_err(|e| format!("{}: {e}", trust::redact_url(url)))?;
         (Store::with_vault(Arc::new(pg), key.vault.clone()), key)
     } else {
         let path = sqlite_path(url);
@@ -215,7 +215,7 @@ fn open_keyed(url: &str, create: bool) -> Result<(Store, trust::DataKey), String
         let lite = yibao_store_sqlite::SqliteBackend::open(path).map_err(|e| format!("{path}: {e}"))?;
         (Store::with_vault(Arc::new(lite), key.vault.clone()), key)
     };
-    trust::check_key(&store.0, &store.1, sqlite_path(url))?;
+    trust::check_key(&store.0, &store.1, &trust::redact_url(sqlite_path(url)))?;
     Ok(store)
 }
 
