@@ -140,7 +140,7 @@ fn run(cli: Cli) -> Res {
             if demo {
                 seed_if_empty(&store, persons)?;
                 if auth == yibao_gateway::AuthMode::Required {
-                    trust::demo_credentials(&store, &demo_file(&cli.db))?;
+                    trust::demo_credentials(&store, &yibao_bench::demo_credentials(&cli.db))?;
                 }
             }
             let limits = yibao_gateway::Limits {
@@ -222,15 +222,6 @@ fn open_keyed(url: &str, create: bool) -> Result<(Store, trust::DataKey), String
 fn sqlite_path(url: &str) -> &str {
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     path.split('?').next().unwrap_or(path)
-}
-
-/// Where `serve --demo` writes the demo credentials: beside a SQLite file, else in the
-/// working directory.
-fn demo_file(url: &str) -> PathBuf {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return PathBuf::from("yibao.demo-credentials.json");
-    }
-    PathBuf::from(format!("{}.demo-credentials.json", sqlite_path(url)))
 }
 
 fn serve(app: yibao_gateway::App, listen: &str) -> Res {
