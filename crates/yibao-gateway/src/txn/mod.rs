@@ -353,17 +353,6 @@ fn digest(infno: &str, input_text: &str) -> String {
     format!("{h:016x}")
 }
 
-#[cfg(test)]
-mod tests {
-    /// The digest of stored msgid records must not change: FNV-1a of `infno`, a zero byte and
-    /// the input text (the published FNV-1a test value of "a" checks the hash itself).
-    #[test]
-    fn request_digests_are_stable() {
-        assert_eq!(yibao_store::db::fnv1a(&[b"a"]), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(super::digest("2207", "{}"), format!("{:016x}", yibao_store::db::fnv1a(&[b"2207\0{}"])));
-    }
-}
-
 fn done(output: Value, psn_no: Option<&str>, ref_id: Option<&str>) -> Done {
     Done { output: Output::Value(output), psn_no: psn_no.map(str::to_owned), ref_id: ref_id.map(str::to_owned) }
 }
@@ -395,4 +384,15 @@ fn event(ctx: &Ctx, tx: &mut dyn Tx, admdvs: &str, event_type: &str, aggregate_i
         },
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The digest of stored msgid records must not change: FNV-1a of `infno`, a zero byte and
+    /// the input text (the published FNV-1a test value of "a" checks the hash itself).
+    #[test]
+    fn request_digests_are_stable() {
+        assert_eq!(yibao_store::db::fnv1a(&[b"a"]), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(super::digest("2207", "{}"), format!("{:016x}", yibao_store::db::fnv1a(&[b"2207\0{}"])));
+    }
 }
