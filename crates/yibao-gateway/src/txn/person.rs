@@ -163,14 +163,15 @@ pub fn resolve(tx: &mut dyn Tx, c: &Presented, psn_name: Option<&str>) -> Result
         }
         return Ok(p);
     }
+    // The number first: a mistyped ID number is named as such even without a name.
+    let doc_type = c.doc_type.clone().unwrap_or_else(|| CERT_TYPE_ID_CARD.to_owned());
+    let number = c.number(&doc_type)?;
     let Some(name) = psn_name else {
         return Err(biz(format!(
             "{path}.psn_name: required with mdtrt_cert_type {} (the holder's name as on the certificate)",
             c.cert_type
         )));
     };
-    let doc_type = c.doc_type.clone().unwrap_or_else(|| CERT_TYPE_ID_CARD.to_owned());
-    let number = c.number(&doc_type)?;
     let shown = match IdCardNo::parse(&number) {
         Ok(id) => id.masked(),
         Err(_) => "?".repeat(number.chars().count().min(CERTNO_MAX)),
