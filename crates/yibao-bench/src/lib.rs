@@ -330,8 +330,9 @@ fn signer(target: &Target, args: &BenchArgs) -> Result<Option<sign::Signer>, Str
     Ok(Some(s))
 }
 
-/// Where `serve --demo` writes the demo credentials of a store (as the binary's `demo_file`).
-fn demo_credentials(db: &str) -> PathBuf {
+/// Where `serve --demo` writes the demo credentials of the store `db`: beside a SQLite file,
+/// else in the working directory (the CLI and the bench share this).
+pub fn demo_credentials(db: &str) -> PathBuf {
     if db.starts_with("postgres://") || db.starts_with("postgresql://") {
         return PathBuf::from("yibao.demo-credentials.json");
     }

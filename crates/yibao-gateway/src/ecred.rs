@@ -153,13 +153,27 @@ pub fn visit_of(input: &Value, output: &Value) -> Option<String> {
         .or_else(|| ["data", "result", "setlinfo"].iter().find_map(|n| output.get(n).and_then(s)))
 }
 
-/// Refuses a token already bound to a visit when the request concerns another visit, or would
-/// open a new one (`opens_visit`). A read about the person alone (1101) may present it again.
-/// `field` is where the token was sent ([`presented`]).
-pub fn check_unused(tx: &mut dyn Tx, t: &Token, field: &str, input: &Value, opens_visit: bool) -> Result<()> {
+/// Refuses a token already bound to a visit when the request comes from another institution,
+/// concerns another visit, or would open a new one (`opens_visit`). A read about the person
+/// alone (1101) by the institution of the visit may present it again; another institution may
+/// not (the holder gave it to one counter). `field` is where the token was sent ([`presented`]).
+pub fn check_unused(
+    tx: &mut dyn Tx,
+    t: &Token,
+    field: &str,
+    input: &Value,
+    fixmedins_code: &str,
+    opens_visit: bool,
+) -> Result<()> {
     let Some(prev) = ecred::get(tx, &t.serial)? else { return Ok(()) };
     let concerns = visit_of(input, &Value::Null);
     let other_visit = concerns.as_deref().is_some_and(|m| m != prev.mdtrt_id);
+    if prev.fixmedins_code != fixmedins_code {
+        // Another institution's visit is not named to this one.
+        return Err(biz(format!(
+            "{field}: this e-credential was already used at another institution; ask the holder to refresh the code"
+        )));
+    }
     if other_visit || (concerns.is_none() && opens_visit) {
         return Err(used(field, &prev));
     }

@@ -223,7 +223,12 @@ fn handle_as(
     now: yibao_domain::DateTime,
 ) -> (String, Result<txn::Output, GatewayError>, String) {
     let guard = &app.guard;
-    handle_checked(&app.store, body, path_infno, now, |raw, env| {
+    let counted = |env: &Envelope| {
+        // A credential refused as not the person's is a lookup too (a guess of who holds a
+        // number): it takes from the bucket, and is refused already whatever the bucket says.
+        let _ = guard.lookup_limit(&env.fixmedins_code);
+    };
+    handle_checked(&app.store, body, path_infno, now, counted, |raw, env| {
         match caller {
             Some(c) => c.check_envelope(&auth::Signed {
                 infno: &env.infno,
@@ -268,7 +273,7 @@ pub fn handle(
     path_infno: Option<&str>,
     now: yibao_domain::DateTime,
 ) -> (String, Result<Value, GatewayError>, String) {
-    let (admdvs, result, label) = handle_checked(store, body, path_infno, now, |_, _| Ok(()));
+    let (admdvs, result, label) = handle_checked(store, body, path_infno, now, |_| (), |_, _| Ok(()));
     (admdvs, result.and_then(txn::Output::into_value), label)
 }
 
@@ -277,6 +282,7 @@ fn handle_checked(
     body: &[u8],
     path_infno: Option<&str>,
     now: yibao_domain::DateTime,
+    credential_refused: impl FnOnce(&Envelope),
     check: impl FnOnce(&Raw, &Envelope) -> Result<(), GatewayError>,
 ) -> (String, Result<txn::Output, GatewayError>, String) {
     let mut map: Map<String, Value> = match serde_json::from_slice(body) {
@@ -313,6 +319,11 @@ fn handle_checked(
     }
     let ctx = txn::Ctx::new(store, &env, now);
     let result = txn::dispatch(&ctx);
+    if ctx.credential_refused.load(std::sync::atomic::Ordering::Relaxed)
+        && !txn::PERSON_LOOKUPS.contains(&env.infno.as_str())
+    {
+        credential_refused(&env);
+    }
     (env.mdtrtarea_admvs.clone(), result, label)
 }
 

@@ -49,6 +49,7 @@ const MIGRATION_LOCK: i64 = 0x7969_6261_6f00_0001;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_schema", include_str!("../migrations/0001_schema.sql")),
     ("0002_msg_log_by_institution", include_str!("../migrations/0002_msg_log_by_institution.sql")),
+    ("0003_lookup_indexes", include_str!("../migrations/0003_lookup_indexes.sql")),
 ];
 
 const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";

@@ -22,6 +22,7 @@ const READERS_MAX: usize = 64;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_schema", include_str!("../migrations/0001_schema.sql")),
     ("0002_msg_log_by_institution", include_str!("../migrations/0002_msg_log_by_institution.sql")),
+    ("0003_lookup_indexes", include_str!("../migrations/0003_lookup_indexes.sql")),
 ];
 
 #[derive(Debug)]

@@ -140,6 +140,16 @@ pub fn append(tx: &mut dyn Tx, e: &Entry) -> Result<AuditRecord, DbError> {
     Ok(rec)
 }
 
+/// Whether the stream (an institution) answered a 1101 about `psn_no` at or after `since`: an
+/// index probe (`audit_log_person_reads`, partial on action 1101).
+pub fn read_1101_since(tx: &mut dyn Tx, stream: &str, psn_no: &str, since: i64) -> Result<bool, DbError> {
+    let row = tx.query_opt(
+        "SELECT 1 FROM audit_log WHERE stream = $1 AND target = $2 AND at_time >= $3 AND action = '1101' LIMIT 1",
+        params![stream, psn_no, since],
+    )?;
+    Ok(row.is_some())
+}
+
 /// The records of a stream after `after_seq`, at most `limit`, in seq order.
 pub fn records(tx: &mut dyn Tx, stream: &str, after_seq: i64, limit: i64) -> Result<Vec<AuditRecord>, DbError> {
     let sql = format!("SELECT {COLS} FROM audit_log WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3");

@@ -154,6 +154,17 @@ impl Dialect {
     }
 }
 
+/// 64-bit FNV-1a over the concatenation of `parts`: a fast, stable, non-cryptographic hash
+/// (advisory lock keys, the msgid log's request digests, which are stored: never change it).
+pub fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in parts.iter().flat_map(|p| p.iter()) {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 /// Serializes the writers that name the same `name` until their transactions end. PostgreSQL
 /// writers run concurrently, and a check-then-write over rows that may not exist yet (no row to
 /// lock `FOR UPDATE`) needs a lock of its own: a transaction-scoped advisory lock keyed by a
@@ -161,11 +172,7 @@ impl Dialect {
 /// writer at a time, so it needs none and pays nothing.
 pub fn lock_name(tx: &mut dyn Tx, name: &str) -> Result<(), DbError> {
     if tx.dialect() == Dialect::Postgres {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in name.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let h = fnv1a(&[name.as_bytes()]);
         // `execute`, not `query`: the function returns `void`, which rows cannot carry.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[Value::Int(Some(h as i64))])?;
     }

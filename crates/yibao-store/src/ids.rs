@@ -69,6 +69,12 @@ impl IdGen {
                         next = t;
                         break;
                     }
+                    // The clock stepped back while waiting: go on from the next millisecond
+                    // now, as for a step back before the wait, instead of spinning (holding
+                    // the lock) until the clock catches up.
+                    if t < ms {
+                        break;
+                    }
                     std::thread::yield_now();
                 }
             }
@@ -137,6 +143,30 @@ mod tests {
                 assert!(reads.load(Ordering::SeqCst) > 70_000, "it waited for the clock to get there");
             }
         }
+    }
+
+    /// The clock steps back an hour while the generator waits for the next millisecond: it
+    /// takes the next millisecond at once instead of spinning, under its lock, until the clock
+    /// catches up.
+    #[test]
+    fn a_step_back_during_the_wait_does_not_stall() {
+        const T: u64 = 7_000_000;
+        // T for the 65,536 ids of a millisecond and the first reading of the wait; then an hour
+        // back for as long as anyone reads (a spinning generator would never return).
+        let (clock, reads) = scripted(|n| if n <= 65_536 { T } else { T - 3_600_000 });
+        let g = IdGen::with_clock(1, clock);
+        for _ in 0..65_536 {
+            g.next();
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(g.next()).unwrap());
+        let id = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the generator stalled");
+        assert_eq!(fields(id), (T + 1, 1, 0));
+        assert!(
+            reads.load(Ordering::SeqCst) < 65_536 + 10,
+            "no spinning: {} clock readings",
+            reads.load(Ordering::SeqCst)
+        );
     }
 
     /// The clock steps back an hour: ids keep increasing from the last millisecond used, never

@@ -8,6 +8,7 @@ pub mod credential;
 pub mod db;
 pub mod ecred;
 mod ids;
+pub mod msg_log;
 pub mod operator;
 pub mod policy;
 pub mod registry;

@@ -389,9 +389,24 @@ pub fn rekey_persons(tx: &mut dyn Tx, after: &str, limit: i64) -> Result<(Option
 
 /// The key ids persons' sealed fields carry (the name is always sealed, so it stands for the
 /// row). A key ring that holds none of them cannot open this store: checked at startup.
+/// The least key id of a sealed name after `$1`: one probe of the index `person_key_id`.
+pub const KEY_ID_PROBE: &str = "SELECT MIN(substr(psn_name, 1, 8)) FROM person WHERE substr(psn_name, 1, 8) > $1";
+
+/// Walks the index `person_key_id` one distinct value at a time (a probe per key id, not a
+/// scan of the table: it runs at every start).
 pub fn sealed_key_ids(tx: &mut dyn Tx) -> Result<Vec<String>> {
-    let rows = tx.query("SELECT DISTINCT substr(psn_name, 1, 8) FROM person", params![])?;
-    Ok(rows.iter().map(|r| r.str(0)).collect::<std::result::Result<_, _>>()?)
+    let mut ids = Vec::new();
+    let mut after = String::new();
+    loop {
+        let row = tx.query_opt(KEY_ID_PROBE, params![&after])?;
+        match row.map(|r| r.opt_str(0)).transpose()?.flatten() {
+            Some(id) => {
+                after = id.clone();
+                ids.push(id);
+            }
+            None => return Ok(ids),
+        }
+    }
 }
 
 /// Persons in psn_no order, `limit` at most, after `after` (keyset paging for exports).

@@ -55,7 +55,7 @@ enum Cmd {
         /// Requests per second per institution (token bucket, burst twice that); 0: no limit.
         #[arg(long, env = "YIBAO_RATE_LIMIT", default_value_t = 500.0)]
         rate_limit: f64,
-        /// Person lookups (1101, 2001, 5206) per institution per minute; 0: no limit.
+        /// Person lookups (1101, 2001, 5206, 2101) per institution per minute; 0: no limit.
         #[arg(long, env = "YIBAO_LOOKUP_LIMIT", default_value_t = 300.0)]
         lookup_limit: f64,
     },
@@ -140,7 +140,7 @@ fn run(cli: Cli) -> Res {
             if demo {
                 seed_if_empty(&store, persons)?;
                 if auth == yibao_gateway::AuthMode::Required {
-                    trust::demo_credentials(&store, &demo_file(&cli.db))?;
+                    trust::demo_credentials(&store, &yibao_bench::demo_credentials(&cli.db))?;
                 }
             }
             let limits = yibao_gateway::Limits {
@@ -201,7 +201,7 @@ fn open(url: &str, create: bool) -> Result<Store, String> {
 fn open_keyed(url: &str, create: bool) -> Result<(Store, trust::DataKey), String> {
     let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let key = trust::vault_for(url, None, create)?;
-        let pg = yibao_store_postgres::PgBackend::open(url).map_err(|e| format!("{url}: {e}"))?;
+        let pg = yibao_store_postgres::PgBackend::open(url).map_err(|e| format!("{}: {e}", trust::redact_url(url)))?;
         (Store::with_vault(Arc::new(pg), key.vault.clone()), key)
     } else {
         let path = sqlite_path(url);
@@ -215,22 +215,13 @@ fn open_keyed(url: &str, create: bool) -> Result<(Store, trust::DataKey), String
         let lite = yibao_store_sqlite::SqliteBackend::open(path).map_err(|e| format!("{path}: {e}"))?;
         (Store::with_vault(Arc::new(lite), key.vault.clone()), key)
     };
-    trust::check_key(&store.0, &store.1, sqlite_path(url))?;
+    trust::check_key(&store.0, &store.1, &trust::redact_url(sqlite_path(url)))?;
     Ok(store)
 }
 
 fn sqlite_path(url: &str) -> &str {
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     path.split('?').next().unwrap_or(path)
-}
-
-/// Where `serve --demo` writes the demo credentials: beside a SQLite file, else in the
-/// working directory.
-fn demo_file(url: &str) -> PathBuf {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return PathBuf::from("yibao.demo-credentials.json");
-    }
-    PathBuf::from(format!("{}.demo-credentials.json", sqlite_path(url)))
 }
 
 fn serve(app: yibao_gateway::App, listen: &str) -> Res {

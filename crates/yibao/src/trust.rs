@@ -38,7 +38,10 @@ pub fn vault_for(url: &str, sqlite_path: Option<&Path>, create: bool) -> Result<
         }
     }
     let Some(file) = file.clone() else {
-        return Err(format!("{url}: set YIBAO_DATA_KEY (hex; `yibao keygen` makes one) to open a PostgreSQL store"));
+        return Err(format!(
+            "{}: set YIBAO_DATA_KEY (hex; `yibao keygen` makes one) to open a PostgreSQL store",
+            redact_url(url)
+        ));
     };
     match std::fs::read_to_string(&file) {
         Ok(spec) => parse(&spec, file.display().to_string()),
@@ -77,6 +80,32 @@ pub fn check_key(store: &Store, key: &DataKey, what: &str) -> Res {
         key.source,
         ring.join(", ")
     ))
+}
+
+/// A store URL fit to print: the password of `user:password@host` and a `password=` parameter
+/// are replaced by `***` (a PostgreSQL URL may carry one; errors and logs must not).
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme) = out.find("://") {
+        let start = scheme + 3;
+        let end = out[start..].find(['/', '?', '#']).map_or(out.len(), |i| start + i);
+        if let Some(at) = out[start..end].rfind('@').map(|i| start + i) {
+            if let Some(colon) = out[start..at].find(':').map(|i| start + i) {
+                out.replace_range(colon + 1..at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let params: Vec<String> = out[q + 1..]
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{}?{}", &out[..q], params.join("&"));
+    }
+    out
 }
 
 /// `data/yibao.db` → `data/yibao.db.key`.
@@ -368,4 +397,25 @@ pub fn demo_credentials(store: &Store, file: &Path) -> Res {
         outln!("demo operator: admin (national_admin), password in {}", file.display())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(redact_url("postgres://yibao:s3cr%40t@db:5432/yibao"), "postgres://yibao:***@db:5432/yibao");
+        assert_eq!(
+            redact_url("postgresql://u:p@h/d?sslmode=require&password=x"),
+            "postgresql://u:***@h/d?sslmode=require&password=***"
+        );
+        assert_eq!(redact_url("postgres://h/d?user=u&PASSWORD=pw"), "postgres://h/d?user=u&PASSWORD=***");
+        assert_eq!(
+            redact_url("postgres://yibao@db/yibao"),
+            "postgres://yibao@db/yibao",
+            "no password, nothing changed"
+        );
+        assert_eq!(redact_url("data/yibao.db"), "data/yibao.db");
+    }
 }

@@ -352,3 +352,17 @@ fn a_closed_stdout_is_not_a_panic() {
         assert!(!stderr.contains("Broken pipe"), "{args:?}:\n{stderr}");
     }
 }
+
+/// A PostgreSQL URL's password is never printed: not when the key is missing, not when the
+/// database cannot be opened.
+#[test]
+fn errors_do_not_print_the_urls_password() {
+    let s = Scratch::new("redact");
+    let url = "postgres://postgres:hunter2@127.0.0.1:5432/yibao_no_such_database_for_redaction";
+    let key = s.run(&s.db(), None, &["keygen"]).ok().stdout().trim().to_owned();
+    for key in [None, Some(key.as_str())] {
+        let r = s.run(url, key, &["policy", "list"]);
+        r.fails_with("postgres://postgres:***@127.0.0.1:5432/");
+        assert!(!r.stderr().contains("hunter2"), "{}", r.stderr());
+    }
+}

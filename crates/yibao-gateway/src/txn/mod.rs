@@ -28,11 +28,15 @@ pub struct Ctx<'a> {
     pub now: DateTime,
     /// The calling institution as `caller()` checked it, so handlers need not read it again.
     pub caller: std::sync::OnceLock<Institution>,
+    /// Set when a credential was refused as not the named person's (2101, 2201, 2401, 2102,
+    /// 2001, 5206…): the caller counts it as a person lookup, so guessing psn_nos against
+    /// numbers is limited as lookups are.
+    pub credential_refused: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(store: &'a Store, env: &'a Envelope, now: DateTime) -> Ctx<'a> {
-        Ctx { store, env, now, caller: std::sync::OnceLock::new() }
+        Ctx { store, env, now, caller: std::sync::OnceLock::new(), credential_refused: Default::default() }
     }
 
     pub fn new_id(&self) -> String {
@@ -87,8 +91,9 @@ pub struct Done {
 
 type WriteFn = fn(&Ctx, &mut dyn Tx) -> Result<Done>;
 type ReadFn = fn(&Ctx, &mut dyn Tx) -> Result<Value>;
-/// A read of one person's data: its answer and the psn_no it is about.
-type PersonReadFn = fn(&Ctx, &mut dyn Tx) -> Result<(Value, String)>;
+/// A read of one person's data: its answer and the psn_no it is about (None when the answer
+/// holds nothing about anyone, as a 5203 that matched no settlement).
+type PersonReadFn = fn(&Ctx, &mut dyn Tx) -> Result<(Value, Option<String>)>;
 type StageFn = fn(&Ctx, &mut dyn Tx) -> Result<fees::Upload>;
 type ApplyFn = fn(&Ctx, &mut dyn Tx, &fees::Upload) -> Result<Done>;
 
@@ -126,7 +131,7 @@ fn handler(infno: &str) -> Option<Handler> {
         "2203" | "2203A" => W(visit::outpatient_info),
         "2204" => Handler::Staged(fees::stage_outpatient, fees::apply_outpatient, fees::upload_outpatient),
         "2205" => W(fees::cancel_outpatient),
-        "2206" | "2206A" => R(settle::presettle_outpatient),
+        "2206" | "2206A" => Handler::PersonRead(settle::presettle_outpatient),
         "2207" | "2207A" => W(settle::settle_outpatient),
         "2208" => W(settle::reverse_outpatient),
         "2401" => W(visit::admit),
@@ -136,15 +141,15 @@ fn handler(infno: &str) -> Option<Handler> {
         "2405" => W(visit::cancel_discharge),
         "2301" => Handler::Staged(fees::stage_inpatient, fees::apply_inpatient, fees::upload_inpatient),
         "2302" => W(fees::cancel_inpatient),
-        "2303" => R(settle::presettle_inpatient),
+        "2303" => Handler::PersonRead(settle::presettle_inpatient),
         "2304" => W(settle::settle_inpatient),
         "2305" => W(settle::reverse_inpatient),
-        "2101" => R(settle::presettle_pharmacy),
+        "2101" => Handler::PersonRead(settle::presettle_pharmacy),
         "2102" => W(settle::settle_pharmacy),
         "2103" => W(settle::reverse_pharmacy),
         "2601" => W(reverse::by_msgid),
-        "5201" => R(query::visits),
-        "5203" => R(query::settlements),
+        "5201" => Handler::PersonRead(query::visits),
+        "5203" => Handler::PersonRead(query::settlements),
         "5206" => Handler::PersonRead(query::cumulative),
         "3201" => R(reconcile::total),
         "3202" => W(reconcile::detail),
@@ -159,9 +164,12 @@ pub const INFNOS: &[&str] = &[
     "2301", "2302", "2303", "2304", "2305", "2101", "2102", "2103", "2601", "5201", "5203", "5206", "3201", "3202",
 ];
 
-/// Reads about one person (identity, entitlement, totals): each is audited, and each counts
+/// Reads about one person that need no visit of the institution (identity, entitlement,
+/// totals, a pharmacy's pre-settlement with the person's identity and balance): each counts
 /// against the institution's person-lookup limit ([`crate::auth::Guard::lookup_limit`]).
-pub const PERSON_LOOKUPS: &[&str] = &["1101", "2001", "5206"];
+/// Every [`Handler::PersonRead`] is audited, these and the reads of the institution's own
+/// visits (2206, 2303, 5201, 5203).
+pub const PERSON_LOOKUPS: &[&str] = &["1101", "2001", "5206", "2101"];
 
 /// Transactions that bind a presented e-credential to their visit (see [`ecred`]).
 const BINDS_ECRED: &[&str] = &["2201", "2401", "2102", "2207", "2207A", "2304"];
@@ -178,7 +186,7 @@ pub fn dispatch(ctx: &Ctx) -> Result<Output> {
             .read(|tx| {
                 caller(ctx, tx)?;
                 if let Some((field, t)) = &ec {
-                    ecred::check_unused(tx, t, field, &ctx.env.input, false)?;
+                    ecred::check_unused(tx, t, field, &ctx.env.input, &ctx.env.fixmedins_code, false)?;
                 }
                 f(ctx, tx)
             })
@@ -187,11 +195,13 @@ pub fn dispatch(ctx: &Ctx) -> Result<Output> {
             let (out, psn_no) = ctx.store.read(|tx| {
                 caller(ctx, tx)?;
                 if let Some((field, t)) = &ec {
-                    ecred::check_unused(tx, t, field, &ctx.env.input, false)?;
+                    ecred::check_unused(tx, t, field, &ctx.env.input, &ctx.env.fixmedins_code, false)?;
                 }
                 f(ctx, tx)
             })?;
-            audit_read(ctx, &psn_no)?;
+            if let Some(psn_no) = psn_no {
+                audit_read(ctx, &psn_no)?;
+            }
             Ok(Output::Value(out))
         }
         Handler::Write(f) => write(ctx, &f, ec),
@@ -244,7 +254,7 @@ fn write(
         caller(ctx, tx)?;
         let binds = BINDS_ECRED.contains(&env.infno.as_str());
         if let Some((field, t)) = &ec {
-            ecred::check_unused(tx, t, field, &env.input, binds)?;
+            ecred::check_unused(tx, t, field, &env.input, &env.fixmedins_code, binds)?;
         }
         let done = f(ctx, tx)?;
         if let Some((field, t)) = ec.as_ref().filter(|_| binds) {
@@ -339,11 +349,7 @@ fn caller(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Institution> {
 
 /// FNV-1a over the infno and the input's JSON text: equal requests, equal digests.
 fn digest(infno: &str, input_text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in infno.bytes().chain([0u8]).chain(input_text.bytes()) {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let h = yibao_store::db::fnv1a(&[infno.as_bytes(), &[0], input_text.as_bytes()]);
     format!("{h:016x}")
 }
 
@@ -378,4 +384,15 @@ fn event(ctx: &Ctx, tx: &mut dyn Tx, admdvs: &str, event_type: &str, aggregate_i
         },
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The digest of stored msgid records must not change: FNV-1a of `infno`, a zero byte and
+    /// the input text (the published FNV-1a test value of "a" checks the hash itself).
+    #[test]
+    fn request_digests_are_stable() {
+        assert_eq!(yibao_store::db::fnv1a(&[b"a"]), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(super::digest("2207", "{}"), format!("{:016x}", yibao_store::db::fnv1a(&[b"2207\0{}"])));
+    }
 }

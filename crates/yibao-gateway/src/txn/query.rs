@@ -41,7 +41,8 @@ fn visit_row(v: &st::Visit) -> Value {
     })
 }
 
-pub fn visits(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
+/// 5201: the person's visits at the calling institution (audited when any is answered).
+pub fn visits(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, Option<String>)> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
     let psn_no = d.str_max("psn_no", 30)?;
@@ -56,10 +57,13 @@ pub fn visits(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
         .filter(|v| mdtrt_id.as_deref().is_none_or(|m| v.mdtrt_id == m))
         .map(visit_row)
         .collect();
-    Ok(json!({ "mdtrtinfo": rows }))
+    let about = (!rows.is_empty()).then_some(psn_no);
+    Ok((json!({ "mdtrtinfo": rows }), about))
 }
 
-pub fn settlements(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
+/// 5203: the person's settlements at the calling institution, each with the person's identity
+/// (baseinfo) as the settlement answered it: audited when any is answered.
+pub fn settlements(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, Option<String>)> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
     let psn_no = d.str_max("psn_no", 30)?;
@@ -76,11 +80,12 @@ pub fn settlements(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
         a["setlinfo"]["revs_setl_id"] = json!(s.revs_setl_id);
         out.push(a);
     }
-    Ok(json!({ "setlinfos": out }))
+    let about = (!out.is_empty()).then_some(psn_no);
+    Ok((json!({ "setlinfos": out }), about))
 }
 
 /// 5206: a person's totals, for an institution treating them ([`related`]).
-pub fn cumulative(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, String)> {
+pub fn cumulative(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, Option<String>)> {
     let data = object(&ctx.env.input, "data")?;
     let d = data.node();
     let p = related(ctx, tx, &d, &d.str_max("psn_no", 30)?)?;
@@ -94,5 +99,5 @@ pub fn cumulative(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, String)> {
         .filter(|(_, _, v)| *v != Fen::ZERO)
         .map(|(insutype, code, cum)| json!({ "insutype": insutype, "year": year.to_string(), "cum_ym": cum_ym, "cum_type_code": code, "cum": cum }))
         .collect();
-    Ok((json!({ "cuminfo": rows }), p.psn_no))
+    Ok((json!({ "cuminfo": rows }), Some(p.psn_no)))
 }

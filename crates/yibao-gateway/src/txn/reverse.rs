@@ -48,6 +48,9 @@ pub fn by_msgid(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
         ));
     };
     super::settle::lock_patient(tx, &d)?;
+    // Read again under the person's lock: another 2601 of this omsgid may have reversed it
+    // while this one waited (it commits before the lock is released).
+    let orig = st::msg_get(tx, code, &omsgid)?.unwrap_or(orig);
     if orig.infno != oinfno || orig.psn_no.as_deref().is_some_and(|p| p != psn_no) {
         return Err(biz(format!("omsgid {omsgid} was infno {} for another person or transaction", orig.infno)));
     }

@@ -321,7 +321,7 @@ fn settlement_row(ctx: &Ctx, b: &Basis, setl_id: &str, body: &Value, balc: Fen, 
 /// `write`: lock the visit for a settlement; a pre-settlement reads a snapshot and locks nothing.
 fn outpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<Basis> {
     let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), write)?;
-    super::person::check_given(tx, d, &v.psn_no)?;
+    super::person::check_given(ctx, d, &v, None)?;
     if VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient) {
         return Err(biz(format!("mdtrt_id {} is an inpatient stay: use 2303/2304", v.mdtrt_id)));
     }
@@ -337,7 +337,9 @@ fn outpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result
     let batch = d.opt_str_max("chrg_bchno", 30)?;
     let lines = st::unsettled_lines(tx, &v.mdtrt_id, batch.as_deref())?;
     let use_account = d.flag("acct_used_flag", false)?;
-    compute(ctx, tx, v, lines, use_account)
+    let b = compute(ctx, tx, v, lines, use_account)?;
+    super::person::check_given(ctx, d, &b.visit, Some(&b.person))?;
+    Ok(b)
 }
 
 fn check_insutype(d: &Node, v: &Visit) -> Result<()> {
@@ -355,10 +357,11 @@ fn preview(ctx: &Ctx, d: &Node, b: &Basis) -> Result<Value> {
     Ok(answer(ctx, b, None, b.own_balance - b.outcome.acct_pay))
 }
 
-pub fn presettle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
+/// 2206: answers the person's identity (baseinfo) and balance, so it is an audited read.
+pub fn presettle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, Option<String>)> {
     let data = object(&ctx.env.input, "data")?;
     let b = outpatient_basis(ctx, tx, &data.node(), false)?;
-    preview(ctx, &data.node(), &b)
+    Ok((preview(ctx, &data.node(), &b)?, Some(b.visit.psn_no)))
 }
 
 /// Holds the person for the rest of the transaction (PostgreSQL; SQLite has one writer), taken
@@ -383,7 +386,7 @@ pub fn settle_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
 
 fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<(Basis, bool)> {
     let v = own_visit(ctx, tx, &d.str_max("mdtrt_id", 30)?, Some(&d.str_max("psn_no", 30)?), write)?;
-    super::person::check_given(tx, d, &v.psn_no)?;
+    super::person::check_given(ctx, d, &v, None)?;
     if !VisitClass::from_med_type(&v.med_type).is_some_and(VisitClass::is_inpatient) {
         return Err(biz(format!("mdtrt_id {} is not an inpatient stay: use 2206/2207", v.mdtrt_id)));
     }
@@ -406,14 +409,16 @@ fn inpatient_basis(ctx: &Ctx, tx: &mut dyn Tx, d: &Node, write: bool) -> Result<
     let lines = st::unsettled_lines(tx, &v.mdtrt_id, None)?;
     let use_account = d.flag("acct_used_flag", false)?;
     let mut b = compute(ctx, tx, v, lines, use_account)?;
+    super::person::check_given(ctx, d, &b.visit, Some(&b.person))?;
     b.mid_setl = mid;
     Ok((b, !mid))
 }
 
-pub fn presettle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
+/// 2303: an audited read, as 2206.
+pub fn presettle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, Option<String>)> {
     let data = object(&ctx.env.input, "data")?;
     let (b, _) = inpatient_basis(ctx, tx, &data.node(), false)?;
-    preview(ctx, &data.node(), &b)
+    Ok((preview(ctx, &data.node(), &b)?, Some(b.visit.psn_no)))
 }
 
 pub fn settle_inpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
@@ -464,12 +469,14 @@ fn pharmacy_basis(ctx: &Ctx, tx: &mut dyn Tx, write: bool) -> Result<Basis> {
     Ok(b)
 }
 
-pub fn presettle_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Value> {
+/// 2101: the person's identity and balance for a credential presented at the counter, with no
+/// visit of the pharmacy before it: a person lookup (limited and audited, as 1101).
+pub fn presettle_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<(Value, Option<String>)> {
     let b = pharmacy_basis(ctx, tx, false)?;
     let balc = b.own_balance - b.outcome.acct_pay;
     let mut out = answer(ctx, &b, None, balc);
     out["result"] = result_rows(&b.lines)?;
-    Ok(out)
+    Ok((out, Some(b.visit.psn_no)))
 }
 
 pub fn settle_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {

@@ -43,9 +43,9 @@ pub(super) fn build_visit(ctx: &Ctx, tx: &mut dyn Tx, n: NewVisit, pharmacy_ok: 
             ctx.env.mdtrtarea_admvs, inst.fixmedins_code, inst.admdvs
         )));
     }
-    let p = registry::person_core(tx, n.psn_no)?
-        .ok_or_else(|| biz(format!("psn_no {}: no such insured person", n.psn_no)))?;
-    n.cert.check_holder(tx, &p)?;
+    // An unknown psn_no is refused as someone else's credential is: a visit is no oracle.
+    let p = registry::person_core(tx, n.psn_no)?;
+    let p = n.cert.check_holder(ctx, tx, n.psn_no, p)?;
     let e = eligible(tx, &p.psn_no, p.death_date, n.insutype, n.begntime.date())?;
     if let Some(claimed) = &ctx.env.insuplc_admdvs {
         if !same_city(claimed, &e.insuplc_admdvs) {

@@ -49,7 +49,8 @@ conformance! {
         assert!(reg(json!({ "mdtrt_cert_type": "07" })).contains("is not one of 01, 02, 03"));
         assert!(reg(json!({ "insutype": "390" })).contains("is not insured under insutype 390"));
         assert!(reg(json!({ "ipt_otp_no": "X".repeat(31) })).contains("at most 30"));
-        assert!(reg(json!({ "psn_no": "NOBODY" })).contains("no such insured person"));
+        // An unknown psn_no is answered as someone else's credential (no existence oracle).
+        assert!(reg(json!({ "psn_no": "NOBODY" })).contains("is not that of psn_no NOBODY"));
         let bad_id = h.fails("1101", json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "110101199001011230" } }));
         assert!(bad_id.contains("check digit"), "{bad_id}");
         assert_eq!(counts(store), before, "refused requests wrote nothing");

@@ -80,7 +80,7 @@ conformance! {
         let answers = [
             h.ok("1101", by_id_card(store, &psn)),
             h.ok("1101", json!({ "data": { "psn_cert_type": "01", "certno": psn.1, "psn_name": name } })),
-            h.ok("1101", json!({ "data": { "mdtrt_cert_type": "03", "mdtrt_cert_no": psn.1, "card_sn": "K0123456789" } })),
+            h.ok("1101", json!({ "data": { "mdtrt_cert_type": "03", "mdtrt_cert_no": psn.1, "card_sn": "K0123456789", "psn_name": name } })),
             h.ok("1101", json!({ "data": { "mdtrt_cert_type": "01", "mdtrt_cert_no": ec(store, &psn.0) } })),
         ];
         for a in &answers {
@@ -209,7 +209,7 @@ fn person_lookups_are_limited_per_institution() {
         for _ in 0..3 {
             assert_eq!(h.send("1101", &h.msgid(), by_id_card(&store, &psn))["infcode"], 0);
         }
-        for infno in ["1101", "2001", "5206"] {
+        for infno in ["1101", "2001", "5206", "2101"] {
             let r = h.send(infno, &h.msgid(), json!({ "data": { "psn_no": psn.0, "insutype": "310" } }));
             assert_eq!(r["http_status"], 429, "{r}");
             assert!(r["err_msg"].as_str().unwrap().starts_with("LOOKUP_LIMITED: "), "{r}");

@@ -40,6 +40,9 @@ conformance! {
         let still_in = h.send("2304", &h.msgid(), json!({ "data": { "psn_no": psn.0, "mdtrt_id": mdtrt_id, "medfee_sumamt": "11000", "mid_setl_flag": "0" } }));
         assert!(still_in["err_msg"].as_str().unwrap().contains("still in hospital"), "{still_in}");
         let first = settle(&h, &psn, &mdtrt_id, true, "11000");
+        let records = store.read(|tx| yibao_store::audit::records(tx, &h.code, 0, 10_000)).unwrap();
+        let pre_reads: Vec<String> = records.into_iter().filter(|r| r.action == "2303").map(|r| r.target).collect();
+        assert_eq!(pre_reads, vec![psn.0.clone()], "2303 answers the person's baseinfo: audited");
         assert_eq!(fen(&first["setlinfo"]["medfee_sumamt"]), Fen::yuan(11_000));
         assert_eq!(fen(&first["setlinfo"]["act_pay_dedc"]), Fen::yuan(1_300), "Beijing first admission deductible");
         // (11,000 − 1,300) × 85% at a 三级 hospital.

@@ -4,11 +4,13 @@
 mod client;
 mod errors;
 mod fuzz_corpus;
+mod holders;
 mod http;
 mod identity;
 mod inpatient;
 mod msgids;
 mod outpatient;
+mod person_reads;
 mod pharmacy;
 mod property;
 mod reconcile;

@@ -93,4 +93,41 @@ conformance! {
         }
         assert!(bad.is_empty(), "{} of {ROUNDS} rounds: {bad:#?}", bad.len());
     }
+
+    /// Two 2601s (different msgids) of one omsgid delivered at once, round after round: one
+    /// reverses the settlement, the other answers "already reversed" (not an empty reversal).
+    fn two_reversals_of_one_msgid_at_once(store: &Store) {
+        const ROUNDS: usize = 6;
+        seed(store);
+        let h = Hospital::new(store, &hospital(store, "110100", "01"));
+        let psn = person(store, "110100", "310", "11", 100_000);
+        let barrier = std::sync::Barrier::new(2);
+        let mut bad = Vec::new();
+        for round in 0..ROUNDS {
+            let (mdtrt_id, _) = register_and_upload(&h, &psn);
+            let pre = h.ok("2206", json!({ "data": { "psn_no": psn.0, "mdtrt_id": mdtrt_id, "medfee_sumamt": "82.20", "chrg_bchno": "B1", "acct_used_flag": "1", "mdtrt_cert_type": "02" } }));
+            let settle_msgid = h.msgid();
+            assert_eq!(h.send("2207", &settle_msgid, settle_input(&psn.0, &psn.1, &mdtrt_id, &pre))["infcode"], 0);
+            let undo = json!({ "data": { "psn_no": psn.0, "omsgid": settle_msgid, "oinfno": "2207" } });
+            let envs = [h.envelope("2601", &h.msgid(), undo.clone()), h.envelope("2601", &h.msgid(), undo)];
+            let mut results: Vec<String> = std::thread::scope(|s| {
+                let t: Vec<_> = envs
+                    .iter()
+                    .map(|env| {
+                        let (h, barrier) = (&h, &barrier);
+                        s.spawn(move || {
+                            barrier.wait();
+                            h.raw(env)
+                        })
+                    })
+                    .collect();
+                t.into_iter().map(|t| t.join().unwrap()["output"]["data"]["result"].as_str().unwrap_or("?").to_owned()).collect()
+            });
+            results.sort();
+            if results != ["already reversed", "reversed"] {
+                bad.push(format!("round {round}: {results:?}"));
+            }
+        }
+        assert!(bad.is_empty(), "{} of {ROUNDS} rounds: {bad:#?}", bad.len());
+    }
 }

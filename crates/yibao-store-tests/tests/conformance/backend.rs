@@ -365,7 +365,7 @@ fn postgres_migrations_tolerate_concurrent_starts() {
     });
     let applied = store.read(|tx| tx.query("SELECT name FROM schema_migrations ORDER BY name", &[])).unwrap();
     let names: Vec<String> = applied.iter().map(|r| r.str(0).unwrap()).collect();
-    assert_eq!(names, ["0001_schema", "0002_msg_log_by_institution"]);
+    assert_eq!(names, ["0001_schema", "0002_msg_log_by_institution", "0003_lookup_indexes"]);
 }
 
 /// PostgreSQL aborts a transaction at its first failed statement; a body that swallows that

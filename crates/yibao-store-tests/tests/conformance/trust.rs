@@ -157,6 +157,29 @@ conformance! {
         assert_eq!(ids(store), vec![keyed(store, K2).vault().key_id().to_owned()]);
     }
 
+    /// The startup check finds the key ids through the index `person_key_id`, a probe per key
+    /// id, instead of reading every person (it runs at every command).
+    fn sealed_key_ids_probe_an_index(store: &Store) {
+        let sql = reg::KEY_ID_PROBE.replace("$1", "''");
+        let plan: Vec<String> = store
+            .write(|tx| {
+                let rows = match tx.dialect() {
+                    yibao_store::Dialect::Sqlite => tx.query(&format!("EXPLAIN QUERY PLAN {sql}"), params![])?,
+                    yibao_store::Dialect::Postgres => {
+                        // An empty table: tell the planner a scan is not wanted, to see whether
+                        // the index can serve the query at all.
+                        tx.execute("SET LOCAL enable_seqscan = off", params![])?;
+                        tx.query(&format!("EXPLAIN {sql}"), params![])?
+                    }
+                };
+                let last = |r: &yibao_store::Row| r.str(r.0.len() - 1);
+                rows.iter().map(last).collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("person_key_id"), "{plan}");
+    }
+
     /// Rotations of one credential at once, on real concurrent threads: each takes the secret the
     /// one before it made as its previous one, so the last new secret is the credential's and
     /// the one before it stays valid for the overlap; no new secret is lost.
