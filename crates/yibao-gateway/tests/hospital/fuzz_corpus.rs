@@ -1,5 +1,5 @@
 //! The fuzz corpus (`fuzz/corpus/envelope`) as a normal test. `*.json` are the seeds, real-shaped
-//! envelopes of every area; `afl-*` are inputs AFL++ found (new paths, mostly not JSON; see
+//! envelopes of every area; `afl-*` are inputs AFL++ found (new paths, not all of them JSON; see
 //! docs/security.md, "Fuzzing"). The envelope parser and the fuzz target's check run over every
 //! file, every truncation and many byte flips of it; then the whole gateway runs over every seed
 //! with each input field replaced by values of other shapes. Any shape gets an answer (an error
