@@ -281,4 +281,10 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// SQLite backend's group commit does).
     fn write(&self, body: &mut (dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError> + Send)) -> Result<(), DbError>;
     fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError>;
+    /// Transaction-control statements run so far (BEGIN, COMMIT, ROLLBACK, savepoints, and
+    /// whatever else the backend runs around a body), counted apart from the body's statements:
+    /// on PostgreSQL each is a round trip of its own.
+    fn control_statements(&self) -> u64 {
+        0
+    }
 }
