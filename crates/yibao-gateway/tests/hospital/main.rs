@@ -12,5 +12,6 @@ mod outpatient;
 mod pharmacy;
 mod property;
 mod reconcile;
+mod statements;
 mod trust;
 mod wire;
