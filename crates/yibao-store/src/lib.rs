@@ -30,8 +30,9 @@ pub struct Store {
 }
 
 /// What a store has run since it was made (see [`Store::counts`]), for tests that hold the
-/// statements per request to a ceiling and for `yibao bench`. Differences of two readings
-/// (`after - before`) count what ran in between.
+/// statements per request to a ceiling (`hospital` test `statements`). Differences of two
+/// readings (`after - before`) count what ran in between. Transaction control is the backend's
+/// count, shared by every store on that backend.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Statements the repositories ran (`execute`, `query`): each a round trip on PostgreSQL.
