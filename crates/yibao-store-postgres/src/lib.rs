@@ -21,6 +21,7 @@ use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, Config, NoTls, Statement};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use yibao_store::{Backend, DbError, Dialect, Row, Tx, TxEnd, Value};
@@ -67,6 +68,8 @@ pub struct PgBackend {
     /// Transactions in progress, bounded by [`ACTIVE_MAX`].
     active: Mutex<usize>,
     freed: std::sync::Condvar,
+    /// BEGIN, COMMIT and ROLLBACK run so far ([`Backend::control_statements`]).
+    control: AtomicU64,
 }
 
 impl fmt::Debug for PgBackend {
@@ -93,8 +96,13 @@ impl PgBackend {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        let backend =
-            PgBackend { config, idle: Mutex::new(Vec::new()), active: Mutex::new(0), freed: std::sync::Condvar::new() };
+        let backend = PgBackend {
+            config,
+            idle: Mutex::new(Vec::new()),
+            active: Mutex::new(0),
+            freed: std::sync::Condvar::new(),
+            control: AtomicU64::new(0),
+        };
         let mut conn = backend.connect()?;
         migrate(&mut conn.client)?;
         backend.give(conn);
@@ -126,6 +134,7 @@ impl PgBackend {
                 Some(c) => c,
                 None => self.connect()?,
             };
+            self.control.fetch_add(1, Ordering::Relaxed);
             match conn.client.batch_execute(begin) {
                 Ok(()) => return Ok(conn),
                 Err(e) => {
@@ -153,9 +162,15 @@ impl PgBackend {
 
     /// Ends the transaction with ROLLBACK and pools the connection if that worked.
     fn rollback(&self, mut conn: Conn) {
+        self.control.fetch_add(1, Ordering::Relaxed);
         if conn.client.batch_execute("ROLLBACK").is_ok() {
             self.give(conn);
         }
+    }
+
+    fn commit(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
+        self.control.fetch_add(1, Ordering::Relaxed);
+        conn.client.batch_execute("COMMIT")
     }
 
     /// Runs `body` in a transaction begun with `begin`, ending it as the body asks, and runs it
@@ -198,7 +213,7 @@ impl PgBackend {
                             self.rollback(conn);
                             Err(e)
                         }
-                        None => match conn.client.batch_execute("COMMIT") {
+                        None => match self.commit(&mut conn) {
                             Ok(()) => {
                                 self.give(conn);
                                 Ok(())
@@ -500,5 +515,9 @@ impl Backend for PgBackend {
     fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError> {
         // Read-only: ROLLBACK and COMMIT are the same, and a swallowed error loses nothing.
         self.transact(BEGIN_READ, &mut |tx| body(tx).map(|()| TxEnd::Rollback))
+    }
+
+    fn control_statements(&self) -> u64 {
+        self.control.load(Ordering::Relaxed)
     }
 }

@@ -249,6 +249,10 @@ impl Backend for SqliteBackend {
         Dialect::Sqlite
     }
 
+    fn control_statements(&self) -> u64 {
+        self.group.control.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Group commit (see [`group`]): the body runs inside its own SAVEPOINT of a transaction that
     /// may carry other writers' bodies too, and this returns only once that transaction's single
     /// COMMIT (one fsync for the whole batch) has succeeded, or with its error.
@@ -258,6 +262,8 @@ impl Backend for SqliteBackend {
 
     fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError> {
         let conn = self.take_reader()?;
+        // BEGIN, the snapshot's read and COMMIT (or ROLLBACK): counted as transaction control.
+        self.group.control.fetch_add(3, std::sync::atomic::Ordering::Relaxed);
         exec(&conn, "BEGIN")?;
         // Take the snapshot now (a deferred transaction takes it at its first read), then wait
         // until all it shows is durable: a reader never answers from a COMMIT not yet synced.

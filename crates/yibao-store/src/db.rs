@@ -186,10 +186,11 @@ pub fn json_texts<S: AsRef<str>>(items: &[S]) -> Value {
     Value::Text(Some(list.to_string()))
 }
 
-/// Rows per multi-row INSERT, largest first: a few statement texts cover any count (17 rows
-/// are 16 + 1), so each is prepared once per connection, and far under either engine's limit
-/// on parameters (SQLite 32,766; PostgreSQL 65,535) for tables of up to 100 columns.
-const INSERT_CHUNKS: [usize; 3] = [16, 4, 1];
+/// Rows per multi-row INSERT, largest first: powers of two, so any count up to 31 takes at most
+/// one statement per bit (10 rows are 8 + 2; 17 are 16 + 1) and five statement texts per table
+/// cover every count, each prepared once per connection; far under either engine's limit on
+/// parameters (SQLite 32,766; PostgreSQL 65,535) for tables of up to 100 columns.
+const INSERT_CHUNKS: [usize; 5] = [16, 8, 4, 2, 1];
 
 /// Inserts rows with multi-row `INSERT … VALUES (…), (…)` statements: `head` is the statement
 /// up to `VALUES`, `tail` what follows the values (e.g. an `ON CONFLICT` clause), `params` the
@@ -288,4 +289,48 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// SQLite backend's group commit does).
     fn write(&self, body: &mut (dyn FnMut(&mut dyn Tx) -> Result<TxEnd, DbError> + Send)) -> Result<(), DbError>;
     fn read(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), DbError>) -> Result<(), DbError>;
+    /// Transaction-control statements run so far (BEGIN, COMMIT, ROLLBACK, savepoints, and
+    /// whatever else the backend runs around a body), counted apart from the body's statements:
+    /// on PostgreSQL each is a round trip of its own.
+    fn control_statements(&self) -> u64 {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records the statements it is given.
+    struct Recorder(Vec<(String, usize)>);
+
+    impl Tx for Recorder {
+        fn dialect(&self) -> Dialect {
+            Dialect::Sqlite
+        }
+        fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+            self.0.push((sql.to_owned(), params.len()));
+            Ok(sql.matches('(').count() as u64 - 1)
+        }
+        fn query(&mut self, _: &str, _: &[Value]) -> Result<Vec<Row>, DbError> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// Each statement carries the largest chunk that fits: one statement per bit of the count.
+    #[test]
+    fn insert_many_takes_one_statement_per_power_of_two() {
+        for (rows, chunks) in
+            [(1, vec![1]), (2, vec![2]), (10, vec![8, 2]), (15, vec![8, 4, 2, 1]), (33, vec![16, 16, 1])]
+        {
+            let mut tx = Recorder(Vec::new());
+            let params: Vec<Value> = (0..rows * 2).map(|i| Value::from(i as i64)).collect();
+            assert_eq!(insert_many(&mut tx, "INSERT INTO t (a, b)", "", 2, &params).unwrap(), rows as u64);
+            let got: Vec<usize> = tx.0.iter().map(|(_, n)| n / 2).collect();
+            assert_eq!(got, chunks, "{rows} rows");
+        }
+        let mut tx = Recorder(Vec::new());
+        insert_many(&mut tx, "INSERT INTO t (a, b)", "ON CONFLICT DO NOTHING", 2, &vec![Value::from(1i64); 4]).unwrap();
+        assert_eq!(tx.0[0].0, "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING");
+    }
 }

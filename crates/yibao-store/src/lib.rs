@@ -18,6 +18,7 @@ pub use db::{Backend, DbError, Dialect, Row, Tx, TxEnd, Value};
 pub use ids::IdGen;
 pub use yibao_crypto::Vault;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// A handle on one database: cheap to clone, shared by every request.
@@ -26,6 +27,44 @@ pub struct Store {
     backend: Arc<dyn Backend>,
     ids: Arc<IdGen>,
     vault: Arc<Vault>,
+    counters: Arc<Counters>,
+}
+
+/// What a store has run since it was made (see [`Store::counts`]), for tests that hold the
+/// statements per request to a ceiling (`hospital` test `statements`). Differences of two
+/// readings (`after - before`) count what ran in between. Transaction control is the backend's
+/// count, shared by every store on that backend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Statements the repositories ran (`execute`, `query`): each a round trip on PostgreSQL.
+    /// A body run again after a serialization failure counts again.
+    pub statements: u64,
+    /// Transaction control the backend ran around them ([`Backend::control_statements`]).
+    pub control: u64,
+    /// Write and read transactions (bodies run).
+    pub writes: u64,
+    pub reads: u64,
+}
+
+impl std::ops::Sub for Counts {
+    type Output = Counts;
+    fn sub(self, o: Counts) -> Counts {
+        Counts {
+            statements: self.statements.saturating_sub(o.statements),
+            control: self.control.saturating_sub(o.control),
+            writes: self.writes.saturating_sub(o.writes),
+            reads: self.reads.saturating_sub(o.reads),
+        }
+    }
+}
+
+/// Shared by a store's clones. A transaction counts its statements in a plain field and adds
+/// them here once, when its body returns: two relaxed atomic adds per transaction.
+#[derive(Debug, Default)]
+struct Counters {
+    statements: AtomicU64,
+    writes: AtomicU64,
+    reads: AtomicU64,
 }
 
 /// The key of stores made with [`Store::new`]: random, and gone when the process ends.
@@ -43,7 +82,7 @@ impl Store {
 
     /// A store sealing personal data under the configured key ring.
     pub fn with_vault(backend: Arc<dyn Backend>, vault: Arc<Vault>) -> Store {
-        Store { backend, ids: Arc::new(IdGen::new()), vault }
+        Store { backend, ids: Arc::new(IdGen::new()), vault, counters: Arc::default() }
     }
 
     pub fn vault(&self) -> &Arc<Vault> {
@@ -52,7 +91,7 @@ impl Store {
 
     /// The same database under another key ring (key rotation, tests).
     pub fn with_other_vault(&self, vault: Arc<Vault>) -> Store {
-        Store { backend: self.backend.clone(), ids: self.ids.clone(), vault }
+        Store { backend: self.backend.clone(), ids: self.ids.clone(), vault, counters: self.counters.clone() }
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -61,6 +100,16 @@ impl Store {
 
     pub fn ids(&self) -> &IdGen {
         &self.ids
+    }
+
+    /// Statements and transactions run so far through this store and its clones.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            statements: self.counters.statements.load(Ordering::Relaxed),
+            control: self.backend.control_statements(),
+            writes: self.counters.writes.load(Ordering::Relaxed),
+            reads: self.counters.reads.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `body` in one write transaction: committed if it returns `Ok`, rolled back (nothing
@@ -72,7 +121,9 @@ impl Store {
     ) -> Result<T, E> {
         let mut out: Option<Result<T, E>> = None;
         self.backend.write(&mut |tx| {
-            let r = body(&mut VaultTx { tx, vault: &self.vault });
+            let mut vtx = VaultTx { tx, vault: &self.vault, statements: 0 };
+            let r = body(&mut vtx);
+            self.counted(&self.counters.writes, vtx.statements);
             let end = if r.is_ok() { TxEnd::Commit } else { TxEnd::Rollback };
             out = Some(r);
             Ok(end)
@@ -84,17 +135,25 @@ impl Store {
     pub fn read<T, E: From<DbError>>(&self, mut body: impl FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         let mut out: Option<Result<T, E>> = None;
         self.backend.read(&mut |tx| {
-            out = Some(body(&mut VaultTx { tx, vault: &self.vault }));
+            let mut vtx = VaultTx { tx, vault: &self.vault, statements: 0 };
+            out = Some(body(&mut vtx));
+            self.counted(&self.counters.reads, vtx.statements);
             Ok(())
         })?;
         out.expect("backend returned Ok without running the body")
     }
+
+    fn counted(&self, transactions: &AtomicU64, statements: u64) {
+        transactions.fetch_add(1, Ordering::Relaxed);
+        self.counters.statements.fetch_add(statements, Ordering::Relaxed);
+    }
 }
 
-/// A backend transaction that also carries the store's vault.
+/// A backend transaction that also carries the store's vault and counts its statements.
 struct VaultTx<'a> {
     tx: &'a mut dyn Tx,
     vault: &'a Arc<Vault>,
+    statements: u64,
 }
 
 impl Tx for VaultTx<'_> {
@@ -102,12 +161,15 @@ impl Tx for VaultTx<'_> {
         self.tx.dialect()
     }
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.statements += 1;
         self.tx.execute(sql, params)
     }
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        self.statements += 1;
         self.tx.query(sql, params)
     }
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, DbError> {
+        self.statements += 1;
         self.tx.query_opt(sql, params)
     }
     fn vault(&self) -> Option<Arc<Vault>> {

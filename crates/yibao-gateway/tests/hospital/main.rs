@@ -14,5 +14,6 @@ mod person_reads;
 mod pharmacy;
 mod property;
 mod reconcile;
+mod statements;
 mod trust;
 mod wire;

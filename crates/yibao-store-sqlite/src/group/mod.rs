@@ -46,6 +46,7 @@ use rusqlite::Connection;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use yibao_store::{DbError, TxEnd};
@@ -116,6 +117,8 @@ pub struct GroupCommit {
     synced: Condvar,
     /// The WAL file, synced to make COMMITs durable (see [`GroupCommit::wait_durable`]).
     wal: PathBuf,
+    /// Transaction control run so far ([`yibao_store::Backend::control_statements`]).
+    pub(crate) control: AtomicU64,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -128,7 +131,13 @@ impl std::fmt::Debug for GroupCommit {
 impl GroupCommit {
     /// `wal`: the database's WAL file (`<db>-wal`).
     pub fn new(wal: PathBuf) -> GroupCommit {
-        GroupCommit { state: Mutex::default(), synced: Condvar::new(), wal }
+        GroupCommit { state: Mutex::default(), synced: Condvar::new(), wal, control: AtomicU64::new(0) }
+    }
+
+    /// Runs a transaction-control statement and counts it.
+    pub(crate) fn control(&self, conn: &Connection, sql: &str) -> Result<(), DbError> {
+        self.control.fetch_add(1, Ordering::Relaxed);
+        exec(conn, sql)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -314,10 +323,10 @@ fn run_batch(
         // SAFETY: under the state lock; the body pointer is copied, the body is not touched.
         st.queue.pop_front().map(|job| (job, unsafe { (*job.0).body }))
     };
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+    if let Err(e) = group.control(conn, "BEGIN IMMEDIATE") {
         // A transaction left open would make every later BEGIN fail too: end it. Fail the head
         // of the queue with this error, so that its writer (the combiner) returns.
-        rollback_all(conn);
+        rollback_all(group, conn);
         batch.extend(take().map(|(job, _)| (job, None)));
         return Err(e);
     }
@@ -328,13 +337,13 @@ fn run_batch(
         batch.push((job, None));
         // SAFETY: the body outlives its job, whose owner waits and does not run it (see
         // `JobPtr`); no lock is held while it runs.
-        let (end, lost) = run_body(conn, unsafe { &mut *body });
+        let (end, lost) = run_body(group, conn, unsafe { &mut *body });
         if let Some(last) = batch.last_mut() {
             last.1 = Some(end);
         }
         if let Some(lost) = lost {
             // The transaction is gone: every body of this batch is lost with it.
-            rollback_all(conn);
+            rollback_all(group, conn);
             return Err(lost);
         }
     }
@@ -344,7 +353,7 @@ fn run_batch(
         st.commit_running = true;
         st.commit_started
     };
-    let r = exec(conn, "COMMIT");
+    let r = group.control(conn, "COMMIT");
     let mut st = group.lock();
     st.commit_running = false;
     // Readers may be waiting for this COMMIT to end before they can ask for a sync.
@@ -353,14 +362,14 @@ fn run_batch(
     r.map(|()| seq).inspect_err(|_| {
         // A failed COMMIT can leave the transaction open (e.g. SQLITE_BUSY): end it, so the
         // next batch starts clean and nothing of this one survives.
-        rollback_all(conn);
+        rollback_all(group, conn);
     })
 }
 
 /// Runs the body in a savepoint and releases or rolls back to it. The second value is set when
 /// the whole transaction is lost.
-fn run_body(conn: &Connection, body: &mut Body<'_>) -> (BodyEnd, Option<DbError>) {
-    if let Err(e) = exec(conn, "SAVEPOINT body") {
+fn run_body(group: &GroupCommit, conn: &Connection, body: &mut Body<'_>) -> (BodyEnd, Option<DbError>) {
+    if let Err(e) = group.control(conn, "SAVEPOINT body") {
         return (BodyEnd::Finished(Err(e.clone())), Some(e));
     }
     let end = match catch_unwind(AssertUnwindSafe(|| body(&mut SqliteTx(conn)))) {
@@ -372,17 +381,20 @@ fn run_body(conn: &Connection, body: &mut Body<'_>) -> (BodyEnd, Option<DbError>
         // a savepoint can no longer be released, and the earlier bodies are gone too.
         return (end, Some(DbError::Other("the write transaction was rolled back by SQLite".into())));
     }
-    let undo =
-        if matches!(end, BodyEnd::Finished(Ok(TxEnd::Commit))) { Ok(()) } else { exec(conn, "ROLLBACK TO body") };
-    match undo.and_then(|_| exec(conn, "RELEASE body")) {
+    let undo = if matches!(end, BodyEnd::Finished(Ok(TxEnd::Commit))) {
+        Ok(())
+    } else {
+        group.control(conn, "ROLLBACK TO body")
+    };
+    match undo.and_then(|_| group.control(conn, "RELEASE body")) {
         Ok(()) => (end, None),
         Err(e) => (end, Some(e)),
     }
 }
 
-fn rollback_all(conn: &Connection) {
+fn rollback_all(group: &GroupCommit, conn: &Connection) {
     if !conn.is_autocommit() {
-        let _ = exec(conn, "ROLLBACK");
+        let _ = group.control(conn, "ROLLBACK");
     }
 }
 
@@ -432,7 +444,7 @@ impl Drop for Role<'_> {
     fn drop(&mut self) {
         if self.held {
             // The batch's transaction must not outlive it (see `combine_batches` for the order).
-            rollback_all(&self.conn.lock().unwrap_or_else(|p| p.into_inner()));
+            rollback_all(self.group, &self.conn.lock().unwrap_or_else(|p| p.into_inner()));
             let mut st = self.group.lock();
             let lost = Err(DbError::Other("the writer combining this batch stopped".into()));
             self.finish(&mut st, lost);

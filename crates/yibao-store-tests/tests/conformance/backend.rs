@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Barrier;
-use yibao_store::{params, DbError, Store, Tx, Value};
+use yibao_store::{params, Counts, DbError, Dialect, Store, Tx, Value};
 use yibao_store_tests::{conformance, postgres_store, sqlite_store};
 
 fn create_t(store: &Store) {
@@ -21,6 +21,40 @@ fn insert(tx: &mut dyn Tx, id: i64, name: Option<&str>, n: Option<i64>) -> Resul
 }
 
 conformance! {
+    /// The store counts every statement a body runs, and the backend the transaction control
+    /// around it (each a round trip on PostgreSQL); clones of a store share the counts.
+    fn statements_and_transaction_control_are_counted(store: &Store) -> Result<(), DbError> {
+        create_t(store);
+        let pg = store.dialect() == Dialect::Postgres;
+        let before = store.counts();
+        store.clone().write(|tx| {
+            insert(tx, 1, Some("a"), None)?;
+            insert(tx, 2, None, Some(2))?;
+            tx.query_opt("SELECT name FROM t WHERE id = $1", params![1i64]).map(drop)
+        })?;
+        let wrote = store.counts() - before;
+        // PostgreSQL: BEGIN, COMMIT. SQLite, a batch of one body: BEGIN, SAVEPOINT, RELEASE, COMMIT.
+        let control = if pg { 2 } else { 4 };
+        assert_eq!(wrote, Counts { statements: 3, control, writes: 1, reads: 0 });
+
+        let before = store.counts();
+        assert_eq!(count_t(store), 2);
+        // PostgreSQL: BEGIN, ROLLBACK. SQLite: BEGIN, the snapshot's read, COMMIT.
+        let control = if pg { 2 } else { 3 };
+        assert_eq!(store.counts() - before, Counts { statements: 1, control, writes: 0, reads: 1 });
+
+        let before = store.counts();
+        let refused = store.write(|tx| {
+            insert(tx, 3, None, None)?;
+            Err::<(), _>(DbError::Other("refused".into()))
+        });
+        assert!(refused.is_err());
+        // PostgreSQL: BEGIN, ROLLBACK. SQLite: BEGIN, SAVEPOINT, ROLLBACK TO, RELEASE, COMMIT.
+        let control = if pg { 2 } else { 5 };
+        assert_eq!(store.counts() - before, Counts { statements: 1, control, writes: 1, reads: 0 });
+        Ok(())
+    }
+
     fn values_round_trip(store: &Store) -> Result<(), DbError> {
         create_t(store);
         let rows: &[(i64, Option<&str>, Option<i64>)] = &[
