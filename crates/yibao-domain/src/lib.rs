@@ -11,6 +11,7 @@ pub mod dict;
 pub mod money;
 pub mod policy;
 pub mod registry;
+pub mod reversal;
 pub mod settle;
 
 pub use date::{Date, DateTime};
