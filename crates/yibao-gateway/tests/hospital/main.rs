@@ -12,5 +12,6 @@ mod outpatient;
 mod pharmacy;
 mod property;
 mod reconcile;
+mod reversal;
 mod trust;
 mod wire;
