@@ -13,6 +13,7 @@ pub mod policy;
 pub mod registry;
 pub mod reversal;
 pub mod settle;
+pub mod visit_rules;
 
 pub use date::{Date, DateTime};
 pub use money::{Fen, Qty, Ratio, UnitPrice};

@@ -6,7 +6,7 @@
 
 use super::fees::{classify_rows, result_rows, split_of};
 use super::person::baseinfo;
-use super::visit::{build_visit, same_city, NewVisit};
+use super::visit::{build_visit, NewVisit};
 use super::{done, event, own_visit, Ctx, Done, Output};
 use crate::error::{biz, GatewayError, Result};
 use crate::input::{object, rows, Node};
@@ -16,7 +16,8 @@ use yibao_domain::dict::{insutype, PsnCategory, VisitClass};
 use yibao_domain::policy::{Policy, Scope, Selects};
 use yibao_domain::registry::{EntryKind, Person};
 use yibao_domain::reversal::{self, Effects};
-use yibao_domain::settle::{self, cum, AccountFacts, Outcome, PersonFacts, RemoteType, SettleInput, VisitFacts};
+use yibao_domain::settle::{self, cum, AccountFacts, Outcome, PersonFacts, SettleInput, VisitFacts};
+use yibao_domain::visit_rules;
 use yibao_domain::{Date, DateTime, Fen};
 use yibao_store::settlement::{self as st, visit_stas, FeeLineRow, SettlementRow, Visit, AMOUNT_COLS};
 use yibao_store::{policy, registry, Tx};
@@ -44,23 +45,11 @@ fn settle_date(ctx: &Ctx) -> Date {
 }
 
 fn load_policy(tx: &mut dyn Tx, admdvs: &str, insutype: &str, on: Date) -> Result<Policy> {
-    match policy::policy_in_force(tx, admdvs, insutype, on) {
-        Err(policy::PolicyStoreError::NotInForce { .. }) if admdvs.ends_with("99") => {
-            Ok(policy::policy_in_force(tx, &format!("{}00", &admdvs[..4]), insutype, on)?)
+    match (policy::policy_in_force(tx, admdvs, insutype, on), visit_rules::policy_fallback(admdvs)) {
+        (Err(policy::PolicyStoreError::NotInForce { .. }), Some(city)) => {
+            Ok(policy::policy_in_force(tx, &city, insutype, on)?)
         }
-        other => Ok(other?),
-    }
-}
-
-fn remote_type(v: &Visit) -> RemoteType {
-    if same_city(&v.admdvs, &v.insuplc_admdvs) {
-        return RemoteType::Local;
-    }
-    // Without a filing (异地备案) on record, referral (23) and emergency (13, 24) visits get the
-    // referral reduction and everything else the temporary one.
-    match v.med_type.get(..2) {
-        Some("23" | "13" | "24") => RemoteType::Referral,
-        _ => RemoteType::Temporary,
+        (other, _) => Ok(other?),
     }
 }
 
@@ -137,11 +126,8 @@ fn visit_facts(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit, ytd: &BTreeMap<String, Fen
         VisitClass::from_med_type(&v.med_type).ok_or_else(|| biz(format!("med_type {} is not known", v.med_type)))?;
     let prior: Vec<SettlementRow> = st::settlements_of_visit(tx, &v.mdtrt_id)?.into_iter().filter(active).collect();
     let admissions = ytd.get(cum::ADMISSIONS).map_or(0, |f| f.0);
-    let adm_seq = match (class.is_inpatient(), v.adm_seq) {
-        (false, _) => 1,
-        (true, Some(n)) if !prior.is_empty() => n,
-        (true, _) => admissions + 1,
-    };
+    let this_stay = v.adm_seq.filter(|_| !prior.is_empty());
+    let adm_seq = visit_rules::admission_number(class, this_stay, admissions);
     // Mid-stay segments of an inpatient stay share its deductible and bands; separate outpatient
     // charge batches are separate visits for the policy.
     let (prior_dedc, prior_inscp) = if class.is_inpatient() {
@@ -152,8 +138,8 @@ fn visit_facts(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit, ytd: &BTreeMap<String, Fen
     Ok(VisitFacts {
         visit_class: class,
         grade: ctx.institution(tx, &v.fixmedins_code)?.grade().unwrap_or(0),
-        adm_seq: adm_seq.clamp(1, 999) as u32,
-        remote: remote_type(v),
+        adm_seq,
+        remote: visit_rules::remote_type(&v.admdvs, &v.insuplc_admdvs, &v.med_type),
         prior_dedc,
         prior_inscp,
         first_segment: prior.is_empty() || !class.is_inpatient(),
