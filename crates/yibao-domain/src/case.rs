@@ -258,7 +258,9 @@ fn settle_bill(
         idet_types: case.person.idet_types.clone(),
         insutypes,
     };
-    let adm_seq = (i64::from(case_visit.adm_seq) + extra_admissions).clamp(1, 999) as u32;
+    // The case names the admission; the gateway's rule counts the sequence's on from it.
+    let counted = i64::from(case_visit.adm_seq) - 1 + extra_admissions;
+    let adm_seq = crate::visit_rules::admission_number(class, None, counted);
     let visit = VisitFacts {
         visit_class: class,
         grade: case_visit.grade,

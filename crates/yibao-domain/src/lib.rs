@@ -11,7 +11,9 @@ pub mod dict;
 pub mod money;
 pub mod policy;
 pub mod registry;
+pub mod reversal;
 pub mod settle;
+pub mod visit_rules;
 
 pub use date::{Date, DateTime};
 pub use money::{Fen, Qty, Ratio, UnitPrice};

@@ -574,6 +574,14 @@ fn pay_accounts(input: &SettleInput, out: &mut Outcome) -> Result<(), SettleErro
 /// The identities every settlement satisfies (DEVELOPERS.md). A violation is a bug in this
 /// engine, never an input error, so it stops the request before anything is written.
 pub fn check_identities(o: &Outcome) {
+    check_sums(o);
+    assert!(o.hifp_pay.0 >= 0 && o.psn_cash_pay.0 >= 0 && o.acct_pay.0 >= 0, "no negative payer");
+    assert!(o.fund_pay_sumamt <= o.inscp_scp_amt, "funds pay only within the policy range");
+}
+
+/// The sums of the identities alone, without their signs: they hold on a settlement and on its
+/// negation (a reversal) alike.
+pub fn check_sums(o: &Outcome) {
     assert_eq!(
         o.medfee_sumamt,
         o.fulamt_ownpay_amt + o.overlmt_selfpay + o.preselfpay_amt + o.inscp_scp_amt,
@@ -586,14 +594,13 @@ pub fn check_identities(o: &Outcome) {
         o.hifp_pay + o.cvlserv_pay + o.hifes_pay + o.hifmi_pay + o.hifob_pay + o.maf_pay + o.oth_pay,
         "fund identity"
     );
-    assert!(o.hifp_pay.0 >= 0 && o.psn_cash_pay.0 >= 0 && o.acct_pay.0 >= 0, "no negative payer");
-    assert!(o.fund_pay_sumamt <= o.inscp_scp_amt, "funds pay only within the policy range");
     let listed: Fen = o.setldetail.iter().map(|r| r.fund_payamt).sum();
     assert_eq!(listed, o.fund_pay_sumamt + o.acct_pay + o.acct_mulaid_pay, "setldetail lists every payer");
 }
 
 impl Outcome {
-    /// The mirror a reversal writes: every amount negated, accumulator deltas negated.
+    /// The mirror a reversal writes: every amount negated, accumulator deltas negated. The one
+    /// negation of the platform: [`crate::reversal::reverse`] builds on it.
     pub fn negated(&self) -> Outcome {
         let n = |f: Fen| -f;
         Outcome {

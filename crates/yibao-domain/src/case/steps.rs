@@ -1,12 +1,14 @@
 //! A case as a sequence of steps — settle, reverse N, settle again — over one person's evolving
 //! year-to-date accumulators and account balances, so that an analyst checks a reversal as they
 //! check a settlement (docs/calc-format.md, "Sequences"). A reversal is the counter's:
-//! [`Outcome::negated`] of the settlement it undoes, applied to the state as it is then.
+//! [`reverse`] of the settlement it undoes (the gateway's reversal), applied to the state as it
+//! is then.
 
 use super::{settle_bill, Case, CaseError, CaseLine, CaseVisit};
 use crate::catalog::LineSplit;
 use crate::money::Fen;
 use crate::policy::Policy;
+use crate::reversal::{check_nets_to_zero, reverse, Effects};
 use crate::settle::{cum, AccountFacts, Outcome, TraceStep};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -78,19 +80,19 @@ impl State {
     }
 
     /// What a settlement (or a reversal: negative amounts) does to the person.
-    fn apply(&mut self, o: &Outcome) -> Result<(), String> {
-        for (k, d) in &o.deltas {
+    fn apply(&mut self, e: &Effects) -> Result<(), String> {
+        for (k, d) in &e.deltas {
             let v = self.ytd.entry(k.clone()).or_default();
             *v += *d;
             if v.is_zero() {
                 self.ytd.remove(k);
             }
         }
-        self.own_balance -= o.acct_pay;
-        for (owner, pay) in &o.mulaid_pays {
+        self.own_balance += e.own_account;
+        for (owner, change) in &e.family {
             let bal =
                 self.mulaid.iter_mut().find(|(o, _)| o == owner).ok_or_else(|| format!("no account of {owner}"))?;
-            bal.1 -= *pay;
+            bal.1 += *change;
         }
         Ok(())
     }
@@ -138,7 +140,7 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
                     - start.ytd.get(cum::ADMISSIONS).copied().unwrap_or_default();
                 let r = settle_bill(case, policy, visit, added.0, &state.ytd, &state.account(&case.account), &s.lines)
                     .map_err(|e| bad(e.to_string()))?;
-                state.apply(&r.outcome).map_err(bad)?;
+                state.apply(&Effects::of(&r.outcome)).map_err(bad)?;
                 open.push(true);
                 StepResult {
                     step: i + 1,
@@ -159,7 +161,8 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
                     return Err(bad(format!("reverse {n}: step {n} is not a settlement, or is already reversed")));
                 }
                 let settled = &done[k].outcome;
-                let mut outcome = settled.negated();
+                let reversal = reverse(settled);
+                let mut outcome = reversal.outcome;
                 outcome.trace.push(TraceStep {
                     step: "reversal".into(),
                     param: String::new(),
@@ -168,7 +171,7 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
                     ),
                     amount: outcome.medfee_sumamt,
                 });
-                state.apply(&outcome).map_err(bad)?;
+                state.apply(&reversal.effects).map_err(bad)?;
                 open[k] = false;
                 open.push(false);
                 // Settlements after step n, still standing, were priced on its accumulators and
@@ -201,69 +204,6 @@ pub fn run_steps(case: &Case, policy: &Policy) -> Result<StepsResult, CaseError>
         done.push(result);
     }
     Ok(StepsResult { policy: policy.ver.clone(), start, steps: done })
-}
-
-/// The postcondition of a reversal: with its settlement it nets to zero on every amount, every
-/// fund row, every accumulator change and account payment, and every change of the person's
-/// state. A failure is a bug in the engine's mirror, reported instead of shown as a result.
-pub fn check_nets_to_zero(
-    settled: &Outcome,
-    reversal: &Outcome,
-    settled_change: &BTreeMap<String, Fen>,
-    reversal_change: &BTreeMap<String, Fen>,
-) -> Result<(), String> {
-    let amounts = |o: &Outcome| {
-        [
-            ("medfee_sumamt", o.medfee_sumamt),
-            ("fulamt_ownpay_amt", o.fulamt_ownpay_amt),
-            ("overlmt_selfpay", o.overlmt_selfpay),
-            ("preselfpay_amt", o.preselfpay_amt),
-            ("inscp_scp_amt", o.inscp_scp_amt),
-            ("act_pay_dedc", o.act_pay_dedc),
-            ("hifp_pay", o.hifp_pay),
-            ("cvlserv_pay", o.cvlserv_pay),
-            ("hifes_pay", o.hifes_pay),
-            ("hifmi_pay", o.hifmi_pay),
-            ("hifob_pay", o.hifob_pay),
-            ("maf_pay", o.maf_pay),
-            ("oth_pay", o.oth_pay),
-            ("fund_pay_sumamt", o.fund_pay_sumamt),
-            ("psn_part_amt", o.psn_part_amt),
-            ("acct_pay", o.acct_pay),
-            ("acct_mulaid_pay", o.acct_mulaid_pay),
-            ("psn_cash_pay", o.psn_cash_pay),
-            ("hosp_part_amt", o.hosp_part_amt),
-        ]
-    };
-    let mut sums: BTreeMap<String, Fen> = BTreeMap::new();
-    let mut add = |k: String, v: Fen| *sums.entry(k).or_default() += v;
-    for o in [settled, reversal] {
-        for (k, v) in amounts(o) {
-            add(k.to_owned(), v);
-        }
-        for r in &o.setldetail {
-            add(format!("setldetail[{}].fund_payamt", r.fund_pay_type), r.fund_payamt);
-            add(format!("setldetail[{}].inscp_scp_amt", r.fund_pay_type), r.inscp_scp_amt);
-        }
-        for (k, v) in &o.deltas {
-            add(format!("deltas.{k}"), *v);
-        }
-        for (k, v) in &o.mulaid_pays {
-            add(format!("mulaid_pays.{k}"), *v);
-        }
-    }
-    for (k, v) in settled_change.iter().chain(reversal_change) {
-        add(format!("state.{k}"), *v);
-    }
-    if settled.setldetail.len() != reversal.setldetail.len() {
-        return Err(format!("{} fund rows reversed by {}", settled.setldetail.len(), reversal.setldetail.len()));
-    }
-    let left: Vec<String> = sums.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| format!("{k} {v}")).collect();
-    if left.is_empty() {
-        Ok(())
-    } else {
-        Err(left.join(", "))
-    }
 }
 
 #[cfg(test)]
@@ -367,15 +307,15 @@ mod tests {
         let (c, p) = case(&format!("[{BILL}]"));
         let s = &run_steps(&c, &p).unwrap().steps[0].outcome;
         let none = BTreeMap::new();
-        assert_eq!(check_nets_to_zero(s, &s.negated(), &none, &none), Ok(()));
-        let mut wrong = s.negated();
+        assert_eq!(check_nets_to_zero(s, &reverse(s).outcome, &none, &none), Ok(()));
+        let mut wrong = reverse(s).outcome;
         wrong.hifp_pay += Fen(1);
         *wrong.deltas.get_mut("F.inpatient").unwrap() += Fen(1);
         let e = check_nets_to_zero(s, &wrong, &none, &none).unwrap_err();
         assert!(e.contains("hifp_pay 0.01") && e.contains("deltas.F.inpatient 0.01"), "{e}");
         let mut change = BTreeMap::new();
         change.insert("own_balance".to_owned(), Fen(-5));
-        let e = check_nets_to_zero(s, &s.negated(), &change, &none).unwrap_err();
+        let e = check_nets_to_zero(s, &reverse(s).outcome, &change, &none).unwrap_err();
         assert!(e.contains("state.own_balance"), "{e}");
     }
 }

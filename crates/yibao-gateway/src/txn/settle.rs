@@ -6,7 +6,7 @@
 
 use super::fees::{classify_rows, result_rows, split_of};
 use super::person::baseinfo;
-use super::visit::{build_visit, same_city, NewVisit};
+use super::visit::{build_visit, NewVisit};
 use super::{done, event, own_visit, Ctx, Done, Output};
 use crate::error::{biz, GatewayError, Result};
 use crate::input::{object, rows, Node};
@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use yibao_domain::dict::{insutype, PsnCategory, VisitClass};
 use yibao_domain::policy::{Policy, Scope, Selects};
 use yibao_domain::registry::{EntryKind, Person};
-use yibao_domain::settle::{self, cum, AccountFacts, Outcome, PersonFacts, RemoteType, SettleInput, VisitFacts};
+use yibao_domain::reversal::{self, Effects};
+use yibao_domain::settle::{self, cum, AccountFacts, Outcome, PersonFacts, SettleInput, VisitFacts};
+use yibao_domain::visit_rules;
 use yibao_domain::{Date, DateTime, Fen};
 use yibao_store::settlement::{self as st, visit_stas, FeeLineRow, SettlementRow, Visit, AMOUNT_COLS};
 use yibao_store::{policy, registry, Tx};
@@ -43,23 +45,11 @@ fn settle_date(ctx: &Ctx) -> Date {
 }
 
 fn load_policy(tx: &mut dyn Tx, admdvs: &str, insutype: &str, on: Date) -> Result<Policy> {
-    match policy::policy_in_force(tx, admdvs, insutype, on) {
-        Err(policy::PolicyStoreError::NotInForce { .. }) if admdvs.ends_with("99") => {
-            Ok(policy::policy_in_force(tx, &format!("{}00", &admdvs[..4]), insutype, on)?)
+    match (policy::policy_in_force(tx, admdvs, insutype, on), visit_rules::policy_fallback(admdvs)) {
+        (Err(policy::PolicyStoreError::NotInForce { .. }), Some(city)) => {
+            Ok(policy::policy_in_force(tx, &city, insutype, on)?)
         }
-        other => Ok(other?),
-    }
-}
-
-fn remote_type(v: &Visit) -> RemoteType {
-    if same_city(&v.admdvs, &v.insuplc_admdvs) {
-        return RemoteType::Local;
-    }
-    // Without a filing (异地备案) on record, referral (23) and emergency (13, 24) visits get the
-    // referral reduction and everything else the temporary one.
-    match v.med_type.get(..2) {
-        Some("23" | "13" | "24") => RemoteType::Referral,
-        _ => RemoteType::Temporary,
+        (other, _) => Ok(other?),
     }
 }
 
@@ -136,11 +126,8 @@ fn visit_facts(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit, ytd: &BTreeMap<String, Fen
         VisitClass::from_med_type(&v.med_type).ok_or_else(|| biz(format!("med_type {} is not known", v.med_type)))?;
     let prior: Vec<SettlementRow> = st::settlements_of_visit(tx, &v.mdtrt_id)?.into_iter().filter(active).collect();
     let admissions = ytd.get(cum::ADMISSIONS).map_or(0, |f| f.0);
-    let adm_seq = match (class.is_inpatient(), v.adm_seq) {
-        (false, _) => 1,
-        (true, Some(n)) if !prior.is_empty() => n,
-        (true, _) => admissions + 1,
-    };
+    let this_stay = v.adm_seq.filter(|_| !prior.is_empty());
+    let adm_seq = visit_rules::admission_number(class, this_stay, admissions);
     // Mid-stay segments of an inpatient stay share its deductible and bands; separate outpatient
     // charge batches are separate visits for the policy.
     let (prior_dedc, prior_inscp) = if class.is_inpatient() {
@@ -151,8 +138,8 @@ fn visit_facts(ctx: &Ctx, tx: &mut dyn Tx, v: &Visit, ytd: &BTreeMap<String, Fen
     Ok(VisitFacts {
         visit_class: class,
         grade: ctx.institution(tx, &v.fixmedins_code)?.grade().unwrap_or(0),
-        adm_seq: adm_seq.clamp(1, 999) as u32,
-        remote: remote_type(v),
+        adm_seq,
+        remote: visit_rules::remote_type(&v.admdvs, &v.insuplc_admdvs, &v.med_type),
         prior_dedc,
         prior_inscp,
         first_segment: prior.is_empty() || !class.is_inpatient(),
@@ -222,14 +209,19 @@ fn setlinfo(ctx: &Ctx, b: &Basis, setl_id: Option<&str>, balc: Fen) -> Value {
     if let Value::Object(h) = head {
         m.extend(h);
     }
-    if let Value::Object(amounts) = serde_json::to_value(o).unwrap_or_default() {
-        for (k, v) in amounts {
-            if !matches!(k.as_str(), "setldetail" | "trace" | "deltas" | "mulaid_pays") {
-                m.insert(k, v);
-            }
-        }
-    }
+    m.extend(outcome_fields(o));
     Value::Object(m)
+}
+
+/// The setlinfo fields of an outcome: its amounts (and ratio), as the wire writes them.
+fn outcome_fields(o: &Outcome) -> Map<String, Value> {
+    match serde_json::to_value(o).unwrap_or_default() {
+        Value::Object(mut m) => {
+            m.retain(|k, _| !matches!(k.as_str(), "setldetail" | "trace" | "deltas" | "mulaid_pays"));
+            m
+        }
+        _ => Map::new(),
+    }
 }
 
 fn answer(ctx: &Ctx, b: &Basis, setl_id: Option<&str>, balc: Fen) -> Value {
@@ -246,8 +238,8 @@ fn commit(ctx: &Ctx, tx: &mut dyn Tx, mut b: Basis, final_setl: bool) -> Result<
     let setl_id = ctx.new_id();
     let o = &b.outcome;
     let psn = b.visit.psn_no.clone();
-    let moved =
-        Accounts { psn_no: &psn, admdvs: &b.visit.insuplc_admdvs, acct_pay: o.acct_pay, mulaid: &o.mulaid_pays };
+    let effects = Effects::of(o);
+    let moved = Accounts { psn_no: &psn, admdvs: &b.visit.insuplc_admdvs, moves: &effects };
     let balc = moved.apply(ctx, tx, Direction::Pay, &setl_id)?.unwrap_or(b.own_balance);
     st::apply_deltas(tx, &psn, &b.visit.insutype, b.year, &b.visit.insuplc_admdvs, &o.deltas)?;
     let sns: Vec<String> = b.lines.iter().map(|l| l.feedetl_sn.clone()).collect();
@@ -269,7 +261,32 @@ fn commit(ctx: &Ctx, tx: &mut dyn Tx, mut b: Basis, final_setl: bool) -> Result<
 }
 
 fn settlement_row(ctx: &Ctx, b: &Basis, setl_id: &str, body: &Value, balc: Fen, final_setl: bool) -> SettlementRow {
-    let o = &b.outcome;
+    let amounts = amount_row(&b.outcome, balc);
+    let class = VisitClass::from_med_type(&b.visit.med_type).unwrap_or(VisitClass::Outpatient);
+    SettlementRow {
+        setl_id: setl_id.to_owned(),
+        mdtrt_id: b.visit.mdtrt_id.clone(),
+        psn_no: b.visit.psn_no.clone(),
+        fixmedins_code: b.visit.fixmedins_code.clone(),
+        admdvs: b.visit.admdvs.clone(),
+        insuplc_admdvs: b.visit.insuplc_admdvs.clone(),
+        insutype: b.visit.insutype.clone(),
+        med_type: b.visit.med_type.clone(),
+        clr_type: class.clr_type().to_owned(),
+        setl_time: ctx.now.0,
+        setl_year: b.year,
+        msgid: ctx.env.msgid.clone(),
+        refd_setl_flag: false,
+        orig_setl_id: None,
+        revs_setl_id: None,
+        mid_setl_flag: class.is_inpatient() && !final_setl,
+        amounts,
+        body: body.to_string(),
+    }
+}
+
+/// A settlement's amount columns (AMOUNT_COLS): its outcome's amounts and the balance after it.
+fn amount_row(o: &Outcome, balc: Fen) -> [Fen; 20] {
     let amounts = [
         o.medfee_sumamt,
         o.fulamt_ownpay_amt,
@@ -293,27 +310,7 @@ fn settlement_row(ctx: &Ctx, b: &Basis, setl_id: &str, body: &Value, balc: Fen, 
         balc,
     ];
     debug_assert_eq!(amounts.len(), AMOUNT_COLS.len());
-    let class = VisitClass::from_med_type(&b.visit.med_type).unwrap_or(VisitClass::Outpatient);
-    SettlementRow {
-        setl_id: setl_id.to_owned(),
-        mdtrt_id: b.visit.mdtrt_id.clone(),
-        psn_no: b.visit.psn_no.clone(),
-        fixmedins_code: b.visit.fixmedins_code.clone(),
-        admdvs: b.visit.admdvs.clone(),
-        insuplc_admdvs: b.visit.insuplc_admdvs.clone(),
-        insutype: b.visit.insutype.clone(),
-        med_type: b.visit.med_type.clone(),
-        clr_type: class.clr_type().to_owned(),
-        setl_time: ctx.now.0,
-        setl_year: b.year,
-        msgid: ctx.env.msgid.clone(),
-        refd_setl_flag: false,
-        orig_setl_id: None,
-        revs_setl_id: None,
-        mid_setl_flag: class.is_inpatient() && !final_setl,
-        amounts,
-        body: body.to_string(),
-    }
+    amounts
 }
 
 // ---- outpatient -------------------------------------------------------------------------------
@@ -532,16 +529,13 @@ pub(super) fn reverse_settlement(ctx: &Ctx, tx: &mut dyn Tx, s: SettlementRow) -
         return Err(biz(format!("a later settlement of mdtrt_id {} must be reversed first", s.mdtrt_id)));
     }
     let body = body_of(&s)?;
-    let deltas: BTreeMap<String, Fen> = from_body(&body, "deltas")?;
-    let mulaid: Vec<(String, Fen)> = from_body(&body, "mulaid_pays")?;
+    let r = reversal::reverse(&stored_outcome(&s, &body)?);
     let rev_id = ctx.new_id();
-    let acct_pay = s.amount("acct_pay");
-    let moved = Accounts { psn_no: &s.psn_no, admdvs: &s.insuplc_admdvs, acct_pay, mulaid: &mulaid };
+    let moved = Accounts { psn_no: &s.psn_no, admdvs: &s.insuplc_admdvs, moves: &r.effects };
     let balc = moved.apply(ctx, tx, Direction::Refund, &rev_id)?;
     let balc = balc.map_or_else(|| registry::account_balance(tx, &s.psn_no), Ok)?;
-    let negated: BTreeMap<String, Fen> = deltas.iter().map(|(k, v)| (k.clone(), -*v)).collect();
-    st::apply_deltas(tx, &s.psn_no, &s.insutype, s.setl_year, &s.insuplc_admdvs, &negated)?;
-    let answer = mirror_answer(ctx, &body["answer"], &rev_id, balc);
+    st::apply_deltas(tx, &s.psn_no, &s.insutype, s.setl_year, &s.insuplc_admdvs, &r.effects.deltas)?;
+    let answer = mirror_answer(ctx, &body["answer"], &r.outcome, &rev_id, balc);
     let mut m = s.clone();
     m.setl_id = rev_id.clone();
     m.setl_time = ctx.now.0;
@@ -549,22 +543,17 @@ pub(super) fn reverse_settlement(ctx: &Ctx, tx: &mut dyn Tx, s: SettlementRow) -
     m.refd_setl_flag = true;
     m.orig_setl_id = Some(s.setl_id.clone());
     m.revs_setl_id = None;
-    for a in m.amounts.iter_mut() {
-        *a = -*a;
-    }
-    m.amounts[AMOUNT_COLS.len() - 1] = balc;
-    m.body = json!({ "answer": answer, "deltas": negated, "mulaid_pays": [], "year": s.setl_year }).to_string();
-    let funds: Vec<_> = from_body::<Vec<settle::FundRow>>(&body["answer"], "setldetail")?
-        .into_iter()
-        .map(|f| settle::FundRow { inscp_scp_amt: -f.inscp_scp_amt, fund_payamt: -f.fund_payamt, ..f })
-        .collect();
-    st::insert_settlement(tx, &m, &funds)?;
+    m.amounts = amount_row(&r.outcome, balc);
+    let o = &r.outcome;
+    m.body =
+        json!({ "answer": answer, "deltas": o.deltas, "mulaid_pays": o.mulaid_pays, "year": s.setl_year }).to_string();
+    st::insert_settlement(tx, &m, &o.setldetail)?;
     if !st::mark_reversed(tx, &s.setl_id, &rev_id)? {
         return Err(GatewayError::System(format!("settlement {} changed during its reversal", s.setl_id)));
     }
     st::msg_mark_reversed(tx, &s.fixmedins_code, &s.msgid)?;
     reopen_visit(ctx, tx, &s)?;
-    let ev = json!({ "setl_id": rev_id, "orig_setl_id": s.setl_id, "psn_no": s.psn_no, "medfee_sumamt": -s.amount("medfee_sumamt"), "fund_pay_sumamt": -s.amount("fund_pay_sumamt"), "acct_pay": -acct_pay });
+    let ev = json!({ "setl_id": rev_id, "orig_setl_id": s.setl_id, "psn_no": s.psn_no, "medfee_sumamt": o.medfee_sumamt, "fund_pay_sumamt": o.fund_pay_sumamt, "acct_pay": o.acct_pay });
     event(ctx, tx, &s.insuplc_admdvs, "settlement.reversed", &rev_id, ev)?;
     Ok(done(answer, Some(&s.psn_no), Some(&rev_id)))
 }
@@ -589,33 +578,35 @@ fn reopen_visit(ctx: &Ctx, tx: &mut dyn Tx, s: &SettlementRow) -> Result<()> {
     Ok(())
 }
 
-/// The original answer with every amount negated, the reversal's own setl_id and time.
-fn mirror_answer(ctx: &Ctx, orig: &Value, rev_id: &str, balc: Fen) -> Value {
+/// The original answer with the reversal's amounts, its own setl_id and time.
+fn mirror_answer(ctx: &Ctx, orig: &Value, rev: &Outcome, rev_id: &str, balc: Fen) -> Value {
     let mut info = orig["setlinfo"].clone();
     if let Value::Object(m) = &mut info {
-        for col in AMOUNT_COLS.iter().chain(["hifdm_pay"].iter()) {
-            if let Some(v) = m.get(*col).and_then(|v| serde_json::from_value::<Fen>(v.clone()).ok()) {
-                m.insert((*col).to_owned(), serde_json::to_value(-v).unwrap_or_default());
-            }
-        }
+        // hifdm_pay stays as it was: no yibao fund pays it, so it is zero on both.
+        m.extend(outcome_fields(rev));
         m.insert("setl_id".into(), json!(rev_id));
         m.insert("setl_time".into(), json!(ctx.now.to_string()));
         m.insert("medins_setl_id".into(), json!(ctx.env.msgid));
         m.insert("balc".into(), serde_json::to_value(balc).unwrap_or_default());
     }
-    let detail: Vec<Value> =
-        orig["setldetail"].as_array().map(|rows| rows.iter().map(negate_detail).collect()).unwrap_or_default();
-    json!({ "setlinfo": info, "setldetail": detail })
+    json!({ "setlinfo": info, "setldetail": rev.setldetail })
 }
 
-fn negate_detail(r: &Value) -> Value {
-    let mut r = r.clone();
-    for f in ["inscp_scp_amt", "fund_payamt"] {
-        if let Some(v) = r.get(f).and_then(|v| serde_json::from_value::<Fen>(v.clone()).ok()) {
-            r[f] = serde_json::to_value(-v).unwrap_or_default();
-        }
+/// The outcome a settlement stored (its answer's setlinfo and setldetail, its deltas and family
+/// pays), checked against the settlement's amount columns.
+fn stored_outcome(s: &SettlementRow, body: &Value) -> Result<Outcome> {
+    let mut m = body["answer"]["setlinfo"].as_object().cloned().unwrap_or_default();
+    m.insert("setldetail".into(), body["answer"]["setldetail"].clone());
+    m.insert("deltas".into(), body["deltas"].clone());
+    m.insert("mulaid_pays".into(), body["mulaid_pays"].clone());
+    m.insert("trace".into(), json!([]));
+    let o: Outcome = serde_json::from_value(Value::Object(m))
+        .map_err(|e| GatewayError::System(format!("settlement {} body: {e}", s.setl_id)))?;
+    let n = AMOUNT_COLS.len() - 1;
+    if amount_row(&o, Fen::ZERO)[..n] != s.amounts[..n] {
+        return Err(GatewayError::System(format!("settlement {} body does not match its amounts", s.setl_id)));
     }
-    r
+    Ok(o)
 }
 
 pub fn reverse_outpatient(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
@@ -634,8 +625,8 @@ pub fn reverse_pharmacy(ctx: &Ctx, tx: &mut dyn Tx) -> Result<Done> {
 struct Accounts<'a> {
     psn_no: &'a str,
     admdvs: &'a str,
-    acct_pay: Fen,
-    mulaid: &'a [(String, Fen)],
+    /// Signed balance changes: a payment negative, a refund positive.
+    moves: &'a Effects,
 }
 
 #[derive(Clone, Copy)]
@@ -647,20 +638,18 @@ enum Direction {
 impl Accounts<'_> {
     /// Appends the ledger entries; returns the own account's balance after them, if it moved.
     fn apply(&self, ctx: &Ctx, tx: &mut dyn Tx, dir: Direction, ref_id: &str) -> Result<Option<Fen>> {
-        let (own_kind, family_kind, sign) = match dir {
-            Direction::Pay => (EntryKind::Settle, EntryKind::MulaidPay, -1),
-            Direction::Refund => (EntryKind::Reverse, EntryKind::MulaidReverse, 1),
+        let (own_kind, family_kind) = match dir {
+            Direction::Pay => (EntryKind::Settle, EntryKind::MulaidPay),
+            Direction::Refund => (EntryKind::Reverse, EntryKind::MulaidReverse),
         };
         let mut balc = None;
-        if self.acct_pay.0 > 0 {
-            let amount = Fen(sign * self.acct_pay.0);
-            let e =
-                registry::append_account_entry(tx, self.psn_no, self.admdvs, amount, own_kind, Some(ref_id), ctx.now)?;
+        let own = self.moves.own_account;
+        if !own.is_zero() {
+            let e = registry::append_account_entry(tx, self.psn_no, self.admdvs, own, own_kind, Some(ref_id), ctx.now)?;
             balc = Some(e.balance_after);
         }
-        for (owner, pay) in self.mulaid {
-            let amount = Fen(sign * pay.0);
-            registry::append_account_entry(tx, owner, self.admdvs, amount, family_kind, Some(ref_id), ctx.now)?;
+        for (owner, change) in &self.moves.family {
+            registry::append_account_entry(tx, owner, self.admdvs, *change, family_kind, Some(ref_id), ctx.now)?;
         }
         Ok(balc)
     }
@@ -700,13 +689,12 @@ pub(super) fn reinstate(ctx: &Ctx, tx: &mut dyn Tx, mirror: SettlementRow) -> Re
         }
     }
     let new_id = ctx.new_id();
-    let deltas: BTreeMap<String, Fen> = from_body(&body, "deltas")?;
-    let mulaid: Vec<(String, Fen)> = from_body(&body, "mulaid_pays")?;
-    let acct_pay = orig.amount("acct_pay");
-    let moved = Accounts { psn_no: &orig.psn_no, admdvs: &orig.insuplc_admdvs, acct_pay, mulaid: &mulaid };
+    let back = reversal::reinstate(&stored_outcome(&orig, &body)?);
+    let moved = Accounts { psn_no: &orig.psn_no, admdvs: &orig.insuplc_admdvs, moves: &back.effects };
     let balc = moved.apply(ctx, tx, Direction::Pay, &new_id)?;
     let balc = balc.map_or_else(|| registry::account_balance(tx, &orig.psn_no), Ok)?;
-    st::apply_deltas(tx, &orig.psn_no, &orig.insutype, orig.setl_year, &orig.insuplc_admdvs, &deltas)?;
+    let o = &back.outcome;
+    st::apply_deltas(tx, &orig.psn_no, &orig.insutype, orig.setl_year, &orig.insuplc_admdvs, &o.deltas)?;
     let mut answer = body["answer"].clone();
     answer["setlinfo"]["setl_id"] = json!(new_id);
     answer["setlinfo"]["setl_time"] = json!(ctx.now.to_string());
@@ -722,14 +710,13 @@ pub(super) fn reinstate(ctx: &Ctx, tx: &mut dyn Tx, mirror: SettlementRow) -> Re
     let mut new_body = body.clone();
     new_body["answer"] = answer.clone();
     row.body = new_body.to_string();
-    let funds = st::fund_rows(tx, &orig.setl_id)?;
-    st::insert_settlement(tx, &row, &funds)?;
+    st::insert_settlement(tx, &row, &o.setldetail)?;
     st::mark_lines(tx, &orig.mdtrt_id, &sns, &new_id)?;
     if !st::mark_reversed(tx, &mirror.setl_id, &new_id)? {
         return Err(GatewayError::System(format!("reversal {} changed while being undone", mirror.setl_id)));
     }
     settle_visit_again(ctx, tx, &orig)?;
-    let ev = json!({ "setl_id": new_id, "reinstates": orig.setl_id, "psn_no": orig.psn_no, "medfee_sumamt": orig.amount("medfee_sumamt"), "fund_pay_sumamt": orig.amount("fund_pay_sumamt"), "acct_pay": acct_pay });
+    let ev = json!({ "setl_id": new_id, "reinstates": orig.setl_id, "psn_no": orig.psn_no, "medfee_sumamt": o.medfee_sumamt, "fund_pay_sumamt": o.fund_pay_sumamt, "acct_pay": o.acct_pay });
     event(ctx, tx, &orig.insuplc_admdvs, "settlement.settled", &new_id, ev)?;
     Ok(done(answer, Some(&orig.psn_no), Some(&new_id)))
 }

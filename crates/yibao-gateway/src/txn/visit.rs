@@ -12,10 +12,7 @@ use yibao_domain::DateTime;
 use yibao_store::settlement::{self as st, visit_stas, Visit};
 use yibao_store::{registry, Tx};
 
-/// Same city (pooling region) when the first four digits agree: xxxx00 and xxxx99 name one city.
-pub fn same_city(a: &str, b: &str) -> bool {
-    a.get(..4).is_some() && a.get(..4) == b.get(..4)
-}
+pub use yibao_domain::visit_rules::same_city;
 
 /// Everything a new visit needs checked: who, under which scheme, where.
 pub(super) struct NewVisit<'a> {

@@ -14,6 +14,7 @@ mod person_reads;
 mod pharmacy;
 mod property;
 mod reconcile;
+mod reversal;
 mod statements;
 mod trust;
 mod wire;
