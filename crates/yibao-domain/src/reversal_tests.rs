@@ -112,22 +112,8 @@ proptest! {
 #[test]
 fn a_reversal_refunds_every_account_it_drew_on() {
     let policy = &policies()[0];
-    let person = PersonFacts {
-        psn_type: "1101".into(),
-        category: PsnCategory::InService,
-        cvlserv: false,
-        idet_types: vec![],
-        insutypes: vec!["310".into()],
-    };
-    let visit = VisitFacts {
-        visit_class: VisitClass::Outpatient,
-        grade: 3,
-        adm_seq: 1,
-        remote: RemoteType::Local,
-        prior_dedc: Fen::ZERO,
-        prior_inscp: Fen::ZERO,
-        first_segment: true,
-    };
+    let person = crate::settle::fixtures::employee(&["310"]);
+    let visit = crate::settle::fixtures::first_visit(VisitClass::Outpatient);
     let account = AccountFacts {
         use_account: true,
         own_balance: Fen(1_000),

@@ -639,3 +639,8 @@ impl Outcome {
 #[cfg(test)]
 #[path = "settle_tests.rs"]
 mod tests;
+
+/// The person and visit most engine tests start from, so each test states only what differs.
+#[cfg(test)]
+#[path = "settle_fixtures.rs"]
+pub(crate) mod fixtures;

@@ -15,22 +15,8 @@ fn policy(pool: &str, extra: &str) -> Policy {
 }
 
 fn settle_one(p: &Policy, cvlserv: bool, inscp: Fen) -> Outcome {
-    let person = PersonFacts {
-        psn_type: "1101".into(),
-        category: PsnCategory::InService,
-        cvlserv,
-        idet_types: vec![],
-        insutypes: vec!["310".into(), "320".into()],
-    };
-    let visit = VisitFacts {
-        visit_class: VisitClass::Inpatient,
-        grade: 3,
-        adm_seq: 1,
-        remote: RemoteType::Local,
-        prior_dedc: Fen::ZERO,
-        prior_inscp: Fen::ZERO,
-        first_segment: true,
-    };
+    let person = PersonFacts { cvlserv, ..crate::settle::fixtures::employee(&["310", "320"]) };
+    let visit = crate::settle::fixtures::first_visit(VisitClass::Inpatient);
     let line = LineSplit {
         chrgitm_lv: ChrgitmLv::A,
         selfpay_prop: Ratio::ZERO,
@@ -92,22 +78,8 @@ fn a_bill_beyond_the_bounds_is_refused() {
         };
         vec![one; n]
     };
-    let person = PersonFacts {
-        psn_type: "1101".into(),
-        category: PsnCategory::InService,
-        cvlserv: false,
-        idet_types: vec![],
-        insutypes: vec!["310".into()],
-    };
-    let visit = VisitFacts {
-        visit_class: VisitClass::Inpatient,
-        grade: 3,
-        adm_seq: 1,
-        remote: RemoteType::Local,
-        prior_dedc: Fen::ZERO,
-        prior_inscp: Fen::ZERO,
-        first_segment: true,
-    };
+    let person = crate::settle::fixtures::employee(&["310"]);
+    let visit = crate::settle::fixtures::first_visit(VisitClass::Inpatient);
     let (ytd, account) = (BTreeMap::new(), AccountFacts::default());
     let go = |l: &[LineSplit]| {
         settle(&SettleInput { policy: &p, person: &person, visit: &visit, ytd: &ytd, lines: l, account: &account })
