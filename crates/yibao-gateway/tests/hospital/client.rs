@@ -275,3 +275,17 @@ pub fn accumulators(store: &Store, psn_no: &str) -> Vec<(String, String, i64)> {
         })
         .unwrap()
 }
+
+/// A writer the log subscriber appends to.
+#[derive(Clone, Default)]
+pub struct Captured(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -6,7 +6,6 @@
 use crate::client::*;
 use crate::pharmacy::sale;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use yibao_domain::codes::IdCardNo;
 use yibao_gateway::admin::{self, Actor};
 use yibao_gateway::{ecred, App, AuthMode, Limits};
@@ -171,20 +170,6 @@ conformance! {
     }
 }
 
-/// A log sink for one thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Person lookups have a bucket of their own per institution: past it, 429 LOOKUP_LIMITED and
 /// one warning line (no personal data) for the run of refusals; other transactions and other
 /// institutions go on.
@@ -198,7 +183,7 @@ fn person_lookups_are_limited_per_institution() {
     let mut h2 = Hospital::new(&store, &hospital(&store, "110100", "04"));
     h2.app = h.app.clone();
     let psn = person(&store, "110100", "310", "11", 0);
-    let logs = Logs::default();
+    let logs = Captured::default();
     let sink = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || sink.clone())

@@ -414,20 +414,6 @@ fn no_clear_id_number_in_the_database_file() {
     assert_eq!(leak(&planted), Some(persons[7].psn_no.clone()), "the scan finds a number that is there");
 }
 
-/// A writer the log subscriber appends to.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The real server, every log level on: requests that succeed, fail on a bad ID number, are
 /// refused by authentication, and the admin API; no ID number appears in what was logged.
 #[test]
